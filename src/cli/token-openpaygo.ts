@@ -1,0 +1,5 @@
+import type { Command } from 'commander';
+
+export function registerTokenOpenPaygoCommand(token: Command): void {
+  token.command('openpaygo').description('OpenPAYGO tokens');
+}
