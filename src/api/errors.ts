@@ -1,0 +1,74 @@
+/**
+ * Rasid's coded error catalogue (STYLE.md practice 12). Every HTTP error is answered as
+ * application/problem+json (RFC 9457) whose `code` and `type` come from this table, so clients can rely on
+ * them across versions. Add codes; never change the meaning of one.
+ */
+export const ERROR_CATALOGUE = Object.freeze({
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  bad_json: { status: 400, title: 'The request body is not valid JSON' },
+  unauthenticated: { status: 401, title: 'Sign in or present an API key' },
+  forbidden: { status: 403, title: 'Your role may not do this' },
+  not_found: { status: 404, title: 'Not found' },
+  route_not_found: { status: 404, title: 'No such route' },
+  conflict: { status: 409, title: 'Conflicts with the current state' },
+  idempotency_key_reused: {
+    status: 409,
+    title: 'This idempotency key was used for a different request',
+  },
+  idempotency_key_required: { status: 400, title: 'An Idempotency-Key header is required' },
+  insufficient_float: { status: 402, title: "The vendor's float and credit limit do not cover this sale" },
+  amount_too_small: { status: 422, title: 'The amount is below the minimum purchase' },
+  meter_not_vendable: { status: 422, title: 'This meter cannot be sold credit now' },
+  token_not_reversible: { status: 422, title: 'This token can no longer be reversed' },
+  transfer_not_allowed: { status: 422, title: 'This account transfer is not allowed' },
+  payment_signature_invalid: { status: 400, title: 'The payment event signature is not valid' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  rate_limited: { status: 429, title: 'Too many requests; slow down' },
+  unavailable: { status: 503, title: 'A service Rasid needs is unavailable' },
+  internal: { status: 500, title: 'Internal error' },
+} as const);
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** The one error type routes throw: a catalogue code plus a detail sentence that names the field at fault. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly extra?: Readonly<Record<string, unknown>>,
+  ) {
+    super(detail ?? ERROR_CATALOGUE[code].title);
+    this.status = ERROR_CATALOGUE[code].status;
+  }
+}
+
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly detail?: string;
+  readonly instance?: string;
+  readonly [key: string]: unknown;
+}
+
+/** Builds the problem+json body for a catalogue code. */
+export function problem(
+  code: ErrorCode,
+  detail?: string,
+  extra?: Readonly<Record<string, unknown>>,
+  instance?: string,
+): Problem {
+  const entry = ERROR_CATALOGUE[code];
+  return {
+    ...extra,
+    type: `https://rasid.dev/problems/${code.replaceAll('_', '-')}`,
+    title: entry.title,
+    status: entry.status,
+    code,
+    ...(detail !== undefined ? { detail } : {}),
+    ...(instance !== undefined ? { instance } : {}),
+  };
+}
