@@ -1,0 +1,137 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite, type PGliteInterface } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { PgliteDialect, type PgliteParsers } from './pglite-dialect.ts';
+import type { Database } from './schema.ts';
+
+export type StoreDialect = 'pglite' | 'postgres';
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; when absent Rasid embeds PGlite. */
+  databaseUrl?: string | undefined;
+  /** Rasid's data folder: PGlite lives in `<dataDir>/pglite`; ':memory:' keeps it in memory. */
+  dataDir: string;
+  /** Connections in the `pg` pool (PostgreSQL only). */
+  poolSize?: number | undefined;
+  /** Errors of idle pooled connections (the pool already dropped the connection). */
+  onPoolError?: ((error: Error) => void) | undefined;
+}
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: StoreDialect;
+  /** TimescaleDB is installed in this database or can be created in it (the migrations then use it). */
+  timescale: boolean;
+  close(): Promise<void>;
+}
+
+/** Postgres type oids whose text form Rasid parses itself, identically on both dialects. */
+const OID = {
+  int8: 20,
+  int8Array: 1016,
+  date: 1082,
+  bytea: 17,
+} as const;
+
+/** int8 (money in minor units, Wh, litres, identity ids) is a JS `bigint`, never a lossy number. */
+function parseInt8(text: string): bigint {
+  return BigInt(text);
+}
+
+/** One-dimensional int8[] in Postgres text form, e.g. `{1,-2,NULL}`. */
+function parseInt8Array(text: string): (bigint | null)[] {
+  const inner = text.slice(1, -1);
+  if (inner === '') return [];
+  return inner.split(',').map((item) => (item === 'NULL' ? null : BigInt(item)));
+}
+
+/** A `date` stays the calendar day it names ('YYYY-MM-DD'), free of any time zone. */
+function parseDate(text: string): string {
+  return text;
+}
+
+/** bytea in hex text form (`\x0102…`) as a Node Buffer, which is what `pg` returns. */
+function parseBytea(text: string): Buffer {
+  return Buffer.from(text.slice(2), 'hex');
+}
+
+const PGLITE_PARSERS: PgliteParsers = Object.freeze({
+  [OID.int8]: parseInt8,
+  [OID.int8Array]: parseInt8Array,
+  [OID.date]: parseDate,
+  [OID.bytea]: parseBytea,
+});
+
+/** pg's type parsers, with int8, int8[] and date replaced (per pool: no global `pg.types` change). */
+const PG_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (format === undefined || format === 'text') {
+      if (oid === OID.int8) return parseInt8;
+      if (oid === OID.int8Array) return parseInt8Array;
+      if (oid === OID.date) return parseDate;
+    }
+    return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+  },
+};
+
+/**
+ * Opens Rasid's store: PostgreSQL through a `pg` pool when `databaseUrl` is given, embedded PGlite
+ * otherwise. Both return int8 as `bigint`, `date` as 'YYYY-MM-DD', bytea as Buffer, timestamptz as Date.
+ * Run `migrateToLatest` before use.
+ */
+export async function createDatabase(options: DatabaseOptions): Promise<Store> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options);
+  if (options.dataDir === ':memory:') return openPglite(await PGlite.create());
+  const dataDir = join(options.dataDir, 'pglite');
+  mkdirSync(dataDir, { recursive: true });
+  return openPglite(await PGlite.create({ dataDir }));
+}
+
+/** Wraps an open PGlite instance (e.g. a clone of a migrated template) as a store; `close()` closes it. */
+export async function openPglite(client: PGliteInterface): Promise<Store> {
+  await client.waitReady;
+  const db = new Kysely<Database>({ dialect: new PgliteDialect({ client, parsers: PGLITE_PARSERS }) });
+  return { db, dialect: 'pglite', timescale: await hasTimescale(db), close: () => db.destroy() };
+}
+
+async function openPostgres(databaseUrl: string, options: DatabaseOptions): Promise<Store> {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.poolSize ?? 10,
+    types: PG_TYPES,
+  });
+  pool.on('error', options.onPoolError ?? (() => {}));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    return { db, dialect: 'postgres', timescale: await hasTimescale(db), close: () => db.destroy() };
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
+
+/**
+ * Whether readings can use TimescaleDB here: the extension is installed in this database, or it is
+ * available and creating it succeeds (tried in a transaction that is rolled back).
+ */
+async function hasTimescale(db: Kysely<Database>): Promise<boolean> {
+  const { rows } = await sql<{ available: boolean; installed: boolean }>`
+    select exists (select 1 from pg_available_extensions where name = 'timescaledb') as available,
+           exists (select 1 from pg_extension where extname = 'timescaledb') as installed
+  `.execute(db);
+  const found = rows[0];
+  if (found?.installed) return true;
+  if (!found?.available) return false;
+  const rollback = new Error('rollback');
+  try {
+    await db.transaction().execute(async (trx) => {
+      await sql`create extension if not exists timescaledb`.execute(trx);
+      throw rollback;
+    });
+  } catch (error) {
+    return error === rollback;
+  }
+  return false;
+}

@@ -1,0 +1,31 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { type AccountId, type Database, type MinorUnits, minorUnits, type VendorId } from './schema.ts';
+
+/** A database handle or an open transaction: balances read inside a vend's transaction see its rows. */
+export type Queryable = Kysely<Database> | Transaction<Database>;
+
+/**
+ * An account's credit: the sum of its ledger (positive = credit the customer holds). Rasid never stores
+ * a balance; this is the only way to read one.
+ */
+export async function accountBalance(db: Queryable, accountId: AccountId): Promise<MinorUnits> {
+  const row = await db
+    .selectFrom('account_ledger')
+    .select(sql<bigint>`coalesce(sum(amount_minor), 0)::bigint`.as('balance'))
+    .where('account_id', '=', accountId)
+    .executeTakeFirstOrThrow();
+  return minorUnits(row.balance);
+}
+
+/**
+ * A vendor's float: the sum of its ledger (top-ups and commission add, vends use it). A vendor may sell
+ * while float plus credit limit covers the sale.
+ */
+export async function vendorFloat(db: Queryable, vendorId: VendorId): Promise<MinorUnits> {
+  const row = await db
+    .selectFrom('vendor_ledger')
+    .select(sql<bigint>`coalesce(sum(amount_minor), 0)::bigint`.as('float'))
+    .where('vendor_id', '=', vendorId)
+    .executeTakeFirstOrThrow();
+  return minorUnits(row.float);
+}
