@@ -18,10 +18,10 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Su
 import type { Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { VerifiedSecretCache } from '../security/secrets.ts';
 import { mayPublish, maySetWill, maySubscribe } from './acl.ts';
 import { type CredentialStore, type Principal, toPrincipal } from './credentials.ts';
 import { createGuardedEmitter, DEFAULT_MAX_SYNC_DEPTH } from './emitter.ts';
-import { VerifiedSecretCache } from './secrets.ts';
 
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 that Rasid sends. */
 export const CONNACK = Object.freeze({

@@ -39,7 +39,7 @@ export interface ServiceIdentity {
 export type Identity = MeterIdentity | GatewayIdentity | ServiceIdentity;
 
 export interface CredentialRecord {
-  /** A {@link hashMeterSecret} result. */
+  /** A {@link hashSecret} result. */
   readonly secretHash: string;
   readonly identity: Identity;
 }

@@ -3,5 +3,5 @@ export * from './acl.ts';
 export * from './broker.ts';
 export * from './credentials.ts';
 export * from './emitter.ts';
-export * from './secrets.ts';
+
 export * from './store-credentials.ts';

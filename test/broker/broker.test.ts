@@ -4,12 +4,8 @@
  */
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  hashMeterSecret,
-  MemoryCredentialStore,
-  VerifiedSecretCache,
-  verifyMeterSecret,
-} from '../../src/broker/index.ts';
+import { MemoryCredentialStore } from '../../src/broker/index.ts';
+import { hashSecret, VerifiedSecretCache, verifySecret } from '../../src/security/secrets.ts';
 import {
   connectClient,
   endClient,
@@ -44,13 +40,13 @@ function subackCodes(client: MqttClient, filters: string[]): Promise<number[]> {
 
 describe('meter secrets', () => {
   it('hashes with a fresh salt and verifies only the right secret', async () => {
-    const a = await hashMeterSecret('s3cret');
-    const b = await hashMeterSecret('s3cret');
+    const a = await hashSecret('s3cret');
+    const b = await hashSecret('s3cret');
     expect(a).not.toBe(b);
     expect(a).toMatch(/^scrypt\$16384\$8\$1\$/);
-    expect(await verifyMeterSecret('s3cret', a)).toBe(true);
-    expect(await verifyMeterSecret('s3cret!', a)).toBe(false);
-    expect(await verifyMeterSecret('s3cret', 'plain-text')).toBe(false);
+    expect(await verifySecret('s3cret', a)).toBe(true);
+    expect(await verifySecret('s3cret!', a)).toBe(false);
+    expect(await verifySecret('s3cret', 'plain-text')).toBe(false);
   });
 
   it('verifies a secret once with scrypt, then from the cache, and not after a rotation', async () => {
@@ -58,16 +54,16 @@ describe('meter secrets', () => {
     const cache = new VerifiedSecretCache({
       verify: (secret, stored) => {
         scrypts++;
-        return verifyMeterSecret(secret, stored);
+        return verifySecret(secret, stored);
       },
     });
-    const hash = await hashMeterSecret('pw');
+    const hash = await hashSecret('pw');
     const checks = await Promise.all(Array.from({ length: 20 }, () => cache.check('SN-1', 'pw', hash)));
     expect(checks.every(Boolean)).toBe(true);
     expect(await cache.check('SN-1', 'pw', hash)).toBe(true);
     expect(scrypts).toBe(1);
     expect(await cache.check('SN-1', 'wrong', hash)).toBe(false);
-    const rotated = await hashMeterSecret('pw2');
+    const rotated = await hashSecret('pw2');
     expect(await cache.check('SN-1', 'pw', rotated)).toBe(false);
     expect(scrypts).toBe(3);
   });
@@ -82,11 +78,11 @@ describe('broker policy over TCP', () => {
     await seedMeters(h, ['SN-A', 'SN-B', 'SN-C', 'SN-G1']);
     const extra = new MemoryCredentialStore()
       .set('gw-1', {
-        secretHash: await hashMeterSecret('gw-secret'),
+        secretHash: await hashSecret('gw-secret'),
         identity: { role: 'gateway', utility: UTILITY, gatewayId: 'GW-1', meters: ['SN-G1'] },
       })
       .set('dispatcher', {
-        secretHash: await hashMeterSecret('svc-secret'),
+        secretHash: await hashSecret('svc-secret'),
         identity: { role: 'service', name: 'command-dispatcher' },
       });
     rasid = await startRasid(h, { extraCredentials: extra });

@@ -13,7 +13,6 @@ import {
   ChainedCredentialStore,
   type CredentialStore,
   createBroker,
-  hashMeterSecret,
   type RasidBroker,
   StoreCredentialStore,
 } from '../../src/broker/index.ts';
@@ -29,6 +28,7 @@ import {
   SqlStatusWriter,
   storeMeterResolver,
 } from '../../src/ingest/index.ts';
+import { hashSecret } from '../../src/security/secrets.ts';
 import { createDatabase, migrateToLatest, openPglite, type Store } from '../../src/store/index.ts';
 
 export const PG_ADMIN_URL = process.env.RASID_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -136,7 +136,7 @@ let sharedHash: Promise<string> | null = null;
 
 /** Seeds a utility and active MQTT meters (all with {@link PASSWORD}); returns serial → meter uuid. */
 export async function seedMeters(h: Harness, serials: readonly string[]): Promise<Map<string, string>> {
-  sharedHash ??= hashMeterSecret(PASSWORD);
+  sharedHash ??= hashSecret(PASSWORD);
   const hash = await sharedHash;
   const db = h.store.db;
   await sql`insert into utilities (code, name, currency, currency_exponent, timezone)

@@ -1,7 +1,7 @@
 /**
- * Meter (and gateway, and service) MQTT secrets: stored as scrypt hashes with a per-secret salt, verified
- * in constant time. A verified secret is remembered as a SHA-256 digest so that a reconnect storm of
- * thousands of meters costs one hash each, not one scrypt each.
+ * Secrets stored as scrypt hashes with a per-secret salt: the MQTT passwords of meters, gateways and services,
+ * and people's passwords. Verification runs in constant time. A verified secret can be remembered as a
+ * SHA-256 digest so that a reconnect storm of thousands of meters costs one hash each, not one scrypt each.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
@@ -27,7 +27,7 @@ function toBuffer(secret: string | Uint8Array): Buffer {
 /**
  * Hashes a new secret: `scrypt$N$r$p$<salt base64>$<key base64>`. Store the result, never the secret.
  */
-export async function hashMeterSecret(secret: string | Uint8Array): Promise<string> {
+export async function hashSecret(secret: string | Uint8Array): Promise<string> {
   const { N, r, p, keyLength, saltLength } = SCRYPT_PARAMS;
   const salt = randomBytes(saltLength);
   const key = await scryptAsync(toBuffer(secret), salt, keyLength, N, r, p);
@@ -57,8 +57,8 @@ function parseHash(stored: string): ParsedHash | null {
   return { N, r: R, p: P, salt: saltBuf, key: keyBuf };
 }
 
-/** True when `secret` matches `stored` (a {@link hashMeterSecret} result). A malformed hash never matches. */
-export async function verifyMeterSecret(secret: string | Uint8Array, stored: string): Promise<boolean> {
+/** True when `secret` matches `stored` (a {@link hashSecret} result). A malformed hash never matches. */
+export async function verifySecret(secret: string | Uint8Array, stored: string): Promise<boolean> {
   const parsed = parseHash(stored);
   if (parsed === null) return false;
   const key = await scryptAsync(
@@ -104,7 +104,7 @@ export class VerifiedSecretCache {
 
   constructor(opts: VerifiedSecretCacheOptions = {}) {
     this.#max = opts.maxEntries ?? 100_000;
-    this.#verify = opts.verify ?? ((secret, stored) => verifyMeterSecret(secret, stored));
+    this.#verify = opts.verify ?? ((secret, stored) => verifySecret(secret, stored));
   }
 
   get size(): number {
