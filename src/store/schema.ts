@@ -477,7 +477,32 @@ export interface StoreFeaturesTable {
   recorded_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+export interface SessionsTable {
+  /** SHA-256 (hex) of the bearer token; the token itself is never stored. */
+  token_hash: Immutable<string>;
+  utility_id: Immutable<UtilityId>;
+  user_id: Immutable<UserId>;
+  created_at: CreatedAt;
+  expires_at: Immutable<Date>;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date>;
+}
+
+export interface OneTimeCodesTable {
+  id: Generated<string>;
+  utility_id: Immutable<UtilityId>;
+  user_id: Immutable<UserId>;
+  /** SHA-256 (hex) of the code with the user id. */
+  code_hash: Immutable<string>;
+  channel: Immutable<'sms' | 'email'>;
+  attempts: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+  expires_at: Immutable<Date>;
+  used_at: ColumnType<Date | null, Date | null | undefined, Date>;
+}
+
 export interface Database {
+  sessions: SessionsTable;
+  one_time_codes: OneTimeCodesTable;
   utilities: UtilitiesTable;
   no_disconnect_periods: NoDisconnectPeriodsTable;
   customers: CustomersTable;

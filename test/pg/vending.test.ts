@@ -1,0 +1,5 @@
+// Vending scenarios on the machine's PostgreSQL (vitest.pg.config.ts).
+import { dbTestFor } from '../support/db.ts';
+import { vendingSuites } from '../support/suites/vending.ts';
+
+vendingSuites(dbTestFor('postgres'));
