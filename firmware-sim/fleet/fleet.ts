@@ -1,0 +1,335 @@
+/**
+ * Running simulated meters: the protocol faces behind one small interface (so DLMS can be added as one
+ * more entry), and a fleet of N meters in one process sharing one clock, one reading schedule and one set
+ * of counters. The single-meter CLI uses the same pieces with N = 1.
+ */
+
+import { type ModbusFaceStats, ModbusMeterServer } from '../modbus/index.ts';
+import {
+  type Clock,
+  type CreditUnit,
+  FileStateStore,
+  type MeterKind,
+  type MeterStateStore,
+  SimMeter,
+  type SimMeterConfig,
+  StateSaver,
+  type StsSetup,
+  type SupplyMode,
+  seedFrom,
+  stsParametersFor,
+} from '../model/index.ts';
+import { type FaceStats, MqttMeterFace, newFaceStats } from '../mqtt/index.ts';
+import { SharedSchedule } from './scheduler.ts';
+
+/** Counters of every face of a fleet. */
+export interface FleetStats {
+  readonly mqtt: FaceStats;
+  readonly modbus: ModbusFaceStats;
+  /** Faces that failed to start (refused connection, port in use). */
+  startFailures: number;
+  /** Scheduled readings skipped because the meter was offline. */
+  skipped: number;
+}
+
+export function newFleetStats(): FleetStats {
+  return {
+    mqtt: newFaceStats(),
+    modbus: { requests: 0, tokens: 0, errors: 0 },
+    startFailures: 0,
+    skipped: 0,
+  };
+}
+
+export interface BrokerSettings {
+  readonly url: string;
+  readonly utility: string;
+  /** Username = prefix + meter serial; no username when undefined. */
+  readonly usernamePrefix?: string;
+  /** One meter's exact username (wins over the prefix). */
+  readonly username?: string;
+  readonly password?: string;
+}
+
+export interface ModbusSettings {
+  readonly host: string;
+  /** Meter i (from 0) listens on basePort + i; 0 picks free ports. */
+  readonly basePort: number;
+  readonly unitId: number;
+}
+
+/** What a protocol face needs from the host. */
+export interface FaceContext {
+  readonly index: number;
+  readonly stats: FleetStats;
+  readonly broker?: BrokerSettings;
+  readonly modbus?: ModbusSettings;
+}
+
+/** A started face. */
+export interface RunningFace {
+  /** Where it can be reached (a broker URL, host:port). */
+  readonly endpoint: string;
+  /** Settles when the face is first up (MQTT: the first CONNACK); rejects when it gave up. */
+  readonly ready: Promise<void>;
+  /** Called by the shared schedule once per reading interval. */
+  onSchedule(): void;
+  stop(graceful: boolean): Promise<void>;
+}
+
+export interface ProtocolDriver {
+  readonly description: string;
+  start(meter: SimMeter, ctx: FaceContext): Promise<RunningFace>;
+}
+
+/** The faces a simulated meter can show; `dlms` joins this table when its face is wired. */
+export const SIM_PROTOCOLS = Object.freeze({
+  mqtt: {
+    description: "Rasid's MQTT contract, as an MQTT-native meter",
+    async start(meter, ctx) {
+      const broker = ctx.broker;
+      if (!broker) throw new Error('the mqtt protocol needs a broker URL');
+      const face = new MqttMeterFace({
+        meter,
+        brokerUrl: broker.url,
+        utility: broker.utility,
+        ...(broker.username !== undefined
+          ? { username: broker.username }
+          : broker.usernamePrefix !== undefined
+            ? { username: `${broker.usernamePrefix}${meter.serial}` }
+            : {}),
+        ...(broker.password !== undefined ? { password: broker.password } : {}),
+        stats: ctx.stats.mqtt,
+      });
+      // Errors are counted in the shared stats; a listener keeps them from being thrown.
+      face.on('error', () => {});
+      const ready = face.start();
+      ready.catch(() => {});
+      return {
+        endpoint: broker.url,
+        ready,
+        onSchedule: () => {
+          if (face.connected) void face.publishReading();
+          else ctx.stats.skipped++;
+        },
+        stop: (graceful) => face.stop(graceful),
+      };
+    },
+  },
+  modbus: {
+    description: "a Modbus TCP server with Rasid's register map",
+    async start(meter, ctx) {
+      const m = ctx.modbus ?? { host: '127.0.0.1', basePort: 0, unitId: 1 };
+      const server = new ModbusMeterServer({
+        meter,
+        host: m.host,
+        port: m.basePort === 0 ? 0 : m.basePort + ctx.index,
+        unitId: m.unitId,
+        stats: ctx.stats.modbus,
+      });
+      await server.start();
+      return {
+        endpoint: `${m.host}:${server.port}`,
+        ready: Promise.resolve(),
+        // A Modbus meter is read when polled; keep its registers integrated meanwhile.
+        onSchedule: () => meter.advance(),
+        stop: () => server.close(),
+      };
+    },
+  },
+} satisfies Readonly<Record<string, ProtocolDriver>>);
+export type SimProtocol = keyof typeof SIM_PROTOCOLS;
+export const SIM_PROTOCOL_NAMES = Object.freeze(Object.keys(SIM_PROTOCOLS) as SimProtocol[]);
+
+/** What makes one meter, apart from its clock. */
+export interface MeterSpec {
+  readonly serial: string;
+  readonly kind: MeterKind;
+  readonly phases?: 1 | 3;
+  readonly mode?: SupplyMode;
+  readonly creditUnit?: CreditUnit;
+  readonly sts: StsSetup;
+  readonly seed: number;
+  readonly initialCredit?: number;
+  readonly emergencyCredit?: number;
+  readonly lowCreditThreshold?: number;
+  readonly tamperRatePerDay?: number;
+}
+
+/** Builds a meter, resuming from its stored state when there is one. */
+export async function openMeter(
+  spec: MeterSpec,
+  clock: Clock,
+  store: MeterStateStore | null,
+): Promise<{ meter: SimMeter; saver: StateSaver | null }> {
+  const { params } = stsParametersFor(spec.sts);
+  const config: SimMeterConfig = {
+    serial: spec.serial,
+    kind: spec.kind,
+    sts: params,
+    seed: spec.seed,
+    ...(spec.phases ? { phases: spec.phases } : {}),
+    ...(spec.mode ? { mode: spec.mode } : {}),
+    ...(spec.creditUnit ? { creditUnit: spec.creditUnit } : {}),
+    ...(spec.initialCredit !== undefined ? { initialCredit: spec.initialCredit } : {}),
+    ...(spec.emergencyCredit !== undefined ? { emergencyCredit: spec.emergencyCredit } : {}),
+    ...(spec.lowCreditThreshold !== undefined ? { lowCreditThreshold: spec.lowCreditThreshold } : {}),
+    ...(spec.tamperRatePerDay !== undefined ? { tamperRatePerDay: spec.tamperRatePerDay } : {}),
+  };
+  const state = store ? await store.load(spec.serial) : null;
+  const meter = new SimMeter(config, { clock, state });
+  if (!store) return { meter, saver: null };
+  const saver = new StateSaver(store, () => meter.toState());
+  meter.on('changed', () => saver.request());
+  if (!state) saver.request();
+  return { meter, saver };
+}
+
+export interface FleetOptions {
+  readonly meters: number;
+  readonly protocol: SimProtocol;
+  readonly kind: MeterKind;
+  readonly phases?: 1 | 3;
+  readonly mode?: SupplyMode;
+  readonly creditUnit?: CreditUnit;
+  readonly clock: Clock;
+  readonly seed: number;
+  /** Simulated seconds between readings of one meter. */
+  readonly intervalS: number;
+  /** Serial of meter i = prefix + i (6 digits). */
+  readonly serialPrefix: string;
+  /** DRN of meter i = drnBase + i, 11 digits. */
+  readonly drnBase: number;
+  readonly vendingKey?: string;
+  readonly supplyGroupCode?: string;
+  readonly initialCredit?: number;
+  readonly emergencyCredit?: number;
+  readonly tamperRatePerDay?: number;
+  readonly broker?: BrokerSettings;
+  readonly modbus?: ModbusSettings;
+  readonly stateDir?: string;
+  /** Faces started per real second (default 200): a ramp that spares the broker a connect storm. */
+  readonly startRate?: number;
+  /** Real milliseconds between two looks of the schedule at the clock. */
+  readonly tickMs?: number;
+}
+
+interface FleetMember {
+  readonly meter: SimMeter;
+  readonly saver: StateSaver | null;
+  face: RunningFace | null;
+}
+
+/** N simulated meters in one process: one clock, one schedule, one set of counters. */
+export class SimFleet {
+  readonly stats = newFleetStats();
+  readonly members: FleetMember[] = [];
+  private readonly options: FleetOptions;
+  private schedule: SharedSchedule<FleetMember> | null = null;
+  private stopped = false;
+
+  constructor(options: FleetOptions) {
+    if (!Number.isInteger(options.meters) || options.meters < 1) {
+      throw new RangeError(`meters: expected a positive integer, got ${options.meters}`);
+    }
+    this.options = options;
+  }
+
+  /** The serial of meter `i` (from 1). */
+  serialOf(i: number): string {
+    return `${this.options.serialPrefix}${String(i).padStart(6, '0')}`;
+  }
+
+  /**
+   * Builds every meter, starts the schedule, then starts the faces at `startRate` per second. Resolves
+   * when every face is up or has given up (see `stats.startFailures`).
+   */
+  async start(): Promise<void> {
+    const o = this.options;
+    const store = o.stateDir ? new FileStateStore(o.stateDir) : null;
+    for (let i = 1; i <= o.meters; i++) {
+      const serial = this.serialOf(i);
+      const { meter, saver } = await openMeter(
+        {
+          serial,
+          kind: o.kind,
+          ...(o.phases ? { phases: o.phases } : {}),
+          ...(o.mode ? { mode: o.mode } : {}),
+          ...(o.creditUnit ? { creditUnit: o.creditUnit } : {}),
+          sts: {
+            drn: String(o.drnBase + i).padStart(11, '0'),
+            ...(o.vendingKey ? { vendingKey: o.vendingKey } : {}),
+            ...(o.supplyGroupCode ? { supplyGroupCode: o.supplyGroupCode } : {}),
+          },
+          seed: seedFrom(o.seed, serial),
+          ...(o.initialCredit !== undefined ? { initialCredit: o.initialCredit } : {}),
+          ...(o.emergencyCredit !== undefined ? { emergencyCredit: o.emergencyCredit } : {}),
+          ...(o.tamperRatePerDay !== undefined ? { tamperRatePerDay: o.tamperRatePerDay } : {}),
+        },
+        o.clock,
+        store,
+      );
+      this.members.push({ meter, saver, face: null });
+    }
+    this.schedule = new SharedSchedule({
+      items: this.members,
+      periodMs: o.intervalS * 1000,
+      clock: o.clock,
+      ...(o.tickMs ? { tickMs: o.tickMs } : {}),
+      onDue: (m) => {
+        if (!m.face) return;
+        m.face.onSchedule();
+        m.saver?.request();
+      },
+    });
+    const driver: ProtocolDriver = SIM_PROTOCOLS[o.protocol];
+    const rate = o.startRate ?? 200;
+    const batch = Math.max(1, Math.ceil(rate / 10));
+    const starts: Promise<void>[] = [];
+    for (let i = 0; i < this.members.length && !this.stopped; i += batch) {
+      for (const [j, member] of this.members.slice(i, i + batch).entries()) {
+        const ctx: FaceContext = {
+          index: i + j,
+          stats: this.stats,
+          ...(o.broker ? { broker: o.broker } : {}),
+          ...(o.modbus ? { modbus: o.modbus } : {}),
+        };
+        starts.push(
+          driver
+            .start(member.meter, ctx)
+            .then((face) => {
+              if (this.stopped) return face.stop(false);
+              member.face = face;
+              return face.ready;
+            })
+            .catch(() => {
+              this.stats.startFailures++;
+            }),
+        );
+      }
+      if (i === 0) this.schedule.start();
+      if (i + batch < this.members.length) await new Promise((r) => setTimeout(r, 100));
+    }
+    await Promise.all(starts);
+  }
+
+  /** One line for people: connected, readings, acks, errors. */
+  summary(): string {
+    const s = this.stats;
+    const started = this.members.filter((m) => m.face).length;
+    const clock = new Date(this.options.clock.now()).toISOString().slice(0, 19);
+    if (this.options.protocol === 'modbus') {
+      return `meters ${this.members.length} | listening ${started} | requests ${s.modbus.requests} | tokens ${s.modbus.tokens} | errors ${s.modbus.errors + s.startFailures} | sim ${clock}Z`;
+    }
+    return `meters ${this.members.length} | connected ${s.mqtt.connected} | readings ${s.mqtt.readings} | commands ${s.mqtt.commands} | acks ${s.mqtt.acks} | errors ${s.mqtt.errors + s.startFailures} | sim ${clock}Z`;
+  }
+
+  /** Stops the schedule and every face; saves every state. */
+  async stop(graceful = true): Promise<void> {
+    this.stopped = true;
+    this.schedule?.stop();
+    await Promise.all(this.members.map((m) => m.face?.stop(graceful)));
+    for (const m of this.members) m.saver?.request();
+    await Promise.all(this.members.map((m) => m.saver?.flush()));
+  }
+}

@@ -1,0 +1,462 @@
+/**
+ * `rasid sim meter` and `rasid sim fleet`: Rasid's meter simulator (firmware-sim) on the command line.
+ *
+ * - `sim meter` runs one meter with a face (`--protocol`) and a keypad prompt on stdin: type a 20-digit
+ *   token and see it accepted or rejected with the reason and the new credit. Closing stdin or Ctrl-C
+ *   stops the meter cleanly (offline status, state saved).
+ * - `sim fleet` runs N meters in one process and keeps a one-line summary on stderr.
+ *
+ * The protocol list comes from `SIM_PROTOCOLS`, so a new face is one more entry there.
+ */
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import {
+  newFleetStats,
+  openMeter,
+  type RunningFace,
+  SIM_PROTOCOL_NAMES,
+  SIM_PROTOCOLS,
+  SimFleet,
+  type SimProtocol,
+} from '../../firmware-sim/fleet/index.ts';
+import {
+  type CreditUnit,
+  FileStateStore,
+  type MeterKind,
+  ScaledClock,
+  type SimMeter,
+  type SupplyMode,
+  type TamperKind,
+  type TokenOutcome,
+} from '../../firmware-sim/model/index.ts';
+import { isDeviceId, isUtilityCode } from '../../protocols/mqtt/index.ts';
+import { StsError } from '../../protocols/sts/index.ts';
+import { UsageError } from './errors.ts';
+
+type Flags = Readonly<Record<string, unknown>>;
+
+const KINDS: readonly MeterKind[] = ['electricity', 'water'];
+const MODES: readonly SupplyMode[] = ['token', 'central'];
+const CREDIT_UNITS = Object.freeze({ wh: 'wh', litre: 'litre', currency: 'currency_minor' } as const);
+
+function str(flags: Flags, name: string): string | undefined {
+  const v = flags[name];
+  return v === undefined ? undefined : String(v);
+}
+
+function oneOf<T extends string>(flags: Flags, name: string, allowed: readonly T[], fallback: T): T {
+  const v = str(flags, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new UsageError(`--${kebab(name)}: expected one of ${allowed.join(', ')}, got '${v}'`);
+  }
+  return v as T;
+}
+
+function num(
+  flags: Flags,
+  name: string,
+  fallback: number,
+  opts: { min?: number; int?: boolean } = {},
+): number {
+  const raw = str(flags, name);
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || (opts.int && !Number.isInteger(v)) || (opts.min !== undefined && v < opts.min)) {
+    const what = opts.int ? 'an integer' : 'a number';
+    throw new UsageError(
+      `--${kebab(name)}: expected ${what}${opts.min !== undefined ? ` >= ${opts.min}` : ''}, got '${raw}'`,
+    );
+  }
+  return v;
+}
+
+function optNum(flags: Flags, name: string, opts: { min?: number; int?: boolean } = {}): number | undefined {
+  return flags[name] === undefined ? undefined : num(flags, name, 0, opts);
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Options every meter takes, for both subcommands. */
+function meterOptions(cmd: Command): Command {
+  return cmd
+    .option('--kind <kind>', `meter kind: ${KINDS.join(' | ')}`, 'electricity')
+    .option('--phases <n>', 'electricity: 1 or 3 phases', '1')
+    .option(
+      '--mode <mode>',
+      `token (the meter disconnects at zero credit) | central (only by command)`,
+      'token',
+    )
+    .option('--credit-unit <unit>', 'wh | litre | currency (minor units); default by kind')
+    .option('--initial-credit <n>', 'credit of a new meter, in the credit unit')
+    .option('--emergency-credit <n>', 'emergency credit allowance, in the credit unit', '0')
+    .option('--vending-key <hex>', 'vending key for DKGA02 (default: the public demo key of docs/sts.md)')
+    .option('--sgc <digits>', 'supply group code', '123456')
+    .option('--protocol <name>', `face: ${SIM_PROTOCOL_NAMES.join(' | ')}`, 'mqtt')
+    .option('--broker <url>', 'mqtt: broker URL', 'mqtt://127.0.0.1:1883')
+    .option('--utility <code>', 'mqtt: utility code in the topics', 'demo')
+    .option('--password <secret>', 'mqtt: password (also from RASID_SIM_PASSWORD)')
+    .option('--host <ip>', 'modbus: address to listen on', '127.0.0.1')
+    .option('--unit-id <n>', 'modbus: unit id answered', '1')
+    .option('--interval <s>', 'simulated seconds between readings', '900')
+    .option('--speed <x>', 'simulated seconds per real second', '1')
+    .option('--seed <n>', 'seed of the consumption curves', '1')
+    .option('--tamper-rate <n>', 'random tamper alarms per meter per simulated day', '0')
+    .option('--state-dir <dir>', 'keep each meter state in <dir>/<serial>.json across restarts');
+}
+
+interface Common {
+  kind: MeterKind;
+  phases: 1 | 3;
+  mode: SupplyMode;
+  creditUnit: CreditUnit | undefined;
+  protocol: SimProtocol;
+  clock: ScaledClock;
+  intervalS: number;
+  seed: number;
+  initialCredit: number | undefined;
+  emergencyCredit: number;
+  tamperRatePerDay: number;
+  vendingKey: string | undefined;
+  sgc: string;
+  utility: string;
+  password: string | undefined;
+}
+
+function commonFlags(flags: Flags): Common {
+  const kind = oneOf(flags, 'kind', KINDS, 'electricity');
+  const phases = num(flags, 'phases', 1, { int: true });
+  if (phases !== 1 && phases !== 3) throw new UsageError(`--phases: expected 1 or 3, got '${phases}'`);
+  const unitFlag = str(flags, 'creditUnit');
+  const creditUnit =
+    unitFlag === undefined
+      ? undefined
+      : CREDIT_UNITS[
+          oneOf(flags, 'creditUnit', Object.keys(CREDIT_UNITS) as (keyof typeof CREDIT_UNITS)[], 'wh')
+        ];
+  const speed = num(flags, 'speed', 1);
+  if (speed <= 0) throw new UsageError(`--speed: expected a number above 0, got '${speed}'`);
+  const intervalS = num(flags, 'interval', 900);
+  if (intervalS <= 0)
+    throw new UsageError(`--interval: expected a number of seconds above 0, got '${intervalS}'`);
+  const utility = str(flags, 'utility') ?? 'demo';
+  if (!isUtilityCode(utility))
+    throw new UsageError(`--utility: '${utility}' is not a utility code (a-z, 0-9, - and _)`);
+  const sgc = str(flags, 'sgc') ?? '123456';
+  if (!/^[0-9]{6}$/.test(sgc)) throw new UsageError(`--sgc: expected 6 digits, got '${sgc}'`);
+  const vendingKey = str(flags, 'vendingKey');
+  if (vendingKey !== undefined && !/^[0-9a-fA-F]{16}$/.test(vendingKey)) {
+    throw new UsageError('--vending-key: expected 16 hex digits');
+  }
+  return {
+    kind,
+    phases,
+    mode: oneOf(flags, 'mode', MODES, 'token'),
+    creditUnit,
+    protocol: oneOf(flags, 'protocol', SIM_PROTOCOL_NAMES, 'mqtt'),
+    clock: new ScaledClock({ speed }),
+    intervalS,
+    seed: num(flags, 'seed', 1, { int: true }),
+    initialCredit: optNum(flags, 'initialCredit'),
+    emergencyCredit: num(flags, 'emergencyCredit', 0, { min: 0 }),
+    tamperRatePerDay: num(flags, 'tamperRate', 0, { min: 0 }),
+    vendingKey,
+    sgc,
+    utility,
+    password: str(flags, 'password') ?? process.env.RASID_SIM_PASSWORD,
+  };
+}
+
+/** Registers `rasid sim` with its subcommands. */
+export function registerSimCommand(program: Command): void {
+  const sim = program
+    .command('sim')
+    .description('simulated prepaid meters (MQTT or Modbus TCP) for technicians, demos and load tests');
+
+  meterOptions(
+    sim
+      .command('meter')
+      .description('run one simulated meter with a keypad prompt for tokens on stdin')
+      .requiredOption('--serial <id>', 'meter serial (the meter id in topics)')
+      .option('--drn <digits>', 'decoder reference number, 11 digits (default: from the serial digits)')
+      .option('--decoder-key <hex>', 'decoder key outright, instead of deriving it from the vending key')
+      .option('--username <name>', 'mqtt: username (default: the serial)')
+      .option('--port <n>', 'modbus: TCP port (0 picks a free one)', '1502')
+      .option('--no-keypad', 'no keypad prompt; run until interrupted'),
+  ).action(async (flags: Flags) => {
+    await runMeter(flags);
+  });
+
+  meterOptions(
+    sim
+      .command('fleet')
+      .description('run many simulated meters in one process with a live summary on stderr')
+      .requiredOption('--meters <n>', 'number of meters')
+      .option('--serial-prefix <text>', 'serial of meter i = prefix + i (6 digits)', 'SIM-')
+      .option('--drn-base <n>', 'DRN of meter i = base + i (11 digits)', '10000000000')
+      .option('--username-prefix <text>', 'mqtt: username = prefix + serial (no username when not given)')
+      .option('--base-port <n>', 'modbus: meter i listens on base + i (0 picks free ports)', '1502')
+      .option('--start-rate <n>', 'faces started per second', '200')
+      .option('--duration <s>', 'stop after this many real seconds'),
+  ).action(async (flags: Flags) => {
+    await runFleet(flags);
+  });
+}
+
+// ---- sim meter ----
+
+async function runMeter(flags: Flags): Promise<void> {
+  const c = commonFlags(flags);
+  const serial = str(flags, 'serial') ?? '';
+  if (!isDeviceId(serial))
+    throw new UsageError(`--serial: '${serial}' is not a meter id (letters, digits, . - _)`);
+  const drn = str(flags, 'drn') ?? (serial.replace(/\D/g, '').slice(-11) || '0').padStart(11, '0');
+  const decoderKey = str(flags, 'decoderKey');
+  if (decoderKey !== undefined && !/^[0-9a-fA-F]{16}$/.test(decoderKey)) {
+    throw new UsageError('--decoder-key: expected 16 hex digits');
+  }
+  const stateDir = str(flags, 'stateDir');
+  let opened: Awaited<ReturnType<typeof openMeter>>;
+  try {
+    opened = await openMeter(
+      {
+        serial,
+        kind: c.kind,
+        phases: c.phases,
+        mode: c.mode,
+        ...(c.creditUnit ? { creditUnit: c.creditUnit } : {}),
+        sts: {
+          drn,
+          supplyGroupCode: c.sgc,
+          ...(c.vendingKey ? { vendingKey: c.vendingKey } : {}),
+          ...(decoderKey ? { decoderKey } : {}),
+        },
+        seed: c.seed,
+        ...(c.initialCredit !== undefined ? { initialCredit: c.initialCredit } : {}),
+        emergencyCredit: c.emergencyCredit,
+        tamperRatePerDay: c.tamperRatePerDay,
+      },
+      c.clock,
+      stateDir ? new FileStateStore(stateDir) : null,
+    );
+  } catch (err) {
+    if (err instanceof StsError) throw new UsageError(`--drn: ${err.message}`);
+    throw err;
+  }
+  const { meter, saver } = opened;
+  const stats = newFleetStats();
+  const port = num(flags, 'port', 1502, { int: true, min: 0 });
+  const face = await SIM_PROTOCOLS[c.protocol].start(meter, {
+    index: 0,
+    stats,
+    broker: {
+      url: str(flags, 'broker') ?? 'mqtt://127.0.0.1:1883',
+      utility: c.utility,
+      username: str(flags, 'username') ?? serial,
+      ...(c.password !== undefined ? { password: c.password } : {}),
+    },
+    modbus: {
+      host: str(flags, 'host') ?? '127.0.0.1',
+      basePort: port,
+      unitId: num(flags, 'unitId', 1, { int: true }),
+    },
+  });
+  const out = process.stdout;
+  try {
+    await face.ready;
+  } catch (err) {
+    await saver?.flush();
+    throw new Error(`${c.protocol} ${face.endpoint}: ${(err as Error).message}`);
+  }
+  out.write(`meter ${serial} (${describeMeter(meter)}) on ${c.protocol} ${face.endpoint}\n`);
+  out.write(`credit ${formatCredit(meter)}, relay ${meter.relay}\n`);
+  meter.on('relay', (r) => out.write(`relay ${r.relay} (${r.cause})\n`));
+  meter.on('token', (o) => {
+    if (o.source !== 'keypad') out.write(`${o.source} token: ${describeOutcome(o, meter)}\n`);
+  });
+
+  const timer = setInterval(
+    () => {
+      face.onSchedule();
+      saver?.request();
+    },
+    Math.max(50, c.clock.toRealMs(c.intervalS * 1000)),
+  );
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(timer);
+      await face.stop(true);
+      saver?.request();
+      await saver?.flush();
+      out.write(`stopped; credit ${formatCredit(meter)}\n`);
+    })();
+    return stopping;
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+
+  if (flags.keypad === false) {
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await stop();
+    return;
+  }
+  await keypad(meter, face, out);
+  await stop();
+}
+
+/** The keypad prompt: tokens and a few technician words; ends when stdin closes or on `quit`. */
+async function keypad(meter: SimMeter, face: RunningFace, out: NodeJS.WritableStream): Promise<void> {
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: process.stdin.isTTY === true,
+  });
+  out.write('keypad: type a 20-digit token, or help\n');
+  rl.setPrompt('keypad> ');
+  rl.prompt();
+  for await (const raw of rl) {
+    const line = raw.trim();
+    if (line === 'quit' || line === 'exit') break;
+    if (line !== '') out.write(`${keypadLine(line, meter, face)}\n`);
+    rl.prompt();
+  }
+  rl.close();
+}
+
+const ALARMS: readonly TamperKind[] = ['tamper', 'cover_open', 'magnetic'];
+
+function keypadLine(line: string, meter: SimMeter, face: RunningFace): string {
+  const [word, arg] = line.split(/\s+/);
+  if (/^[0-9][0-9\s-]*$/.test(line)) {
+    return describeOutcome(meter.enterToken(line, 'keypad'), meter);
+  }
+  switch (word) {
+    case 'help':
+      return [
+        '<20 digits>     enter a token (spaces and dashes allowed)',
+        'status          credit, relay, registers and flags',
+        'reading         take and send a reading now',
+        'emergency       take emergency credit',
+        `alarm <kind>    raise an alarm: ${ALARMS.join(', ')}`,
+        'quit            stop the meter (or close stdin)',
+      ].join('\n');
+    case 'status': {
+      const regs = meter.registers();
+      const reg = meter.kind === 'electricity' ? `energy ${regs.energyWh} Wh` : `volume ${regs.volumeL} L`;
+      const flags = meter.flags();
+      return `credit ${formatCredit(meter)}, relay ${meter.relay}${meter.relay === 'disconnected' ? ` (${meter.disconnectCauses.join(', ')})` : ''}, ${reg}, flags ${flags.length ? flags.join(' ') : 'none'}`;
+    }
+    case 'reading':
+      face.onSchedule();
+      return 'reading taken';
+    case 'emergency':
+      return meter.takeEmergencyCredit()
+        ? `emergency credit in use; relay ${meter.relay}`
+        : 'no emergency credit available';
+    case 'alarm': {
+      if (!ALARMS.includes(arg as TamperKind)) return `alarm: expected one of ${ALARMS.join(', ')}`;
+      meter.raiseAlarm(arg as TamperKind);
+      return `alarm ${arg} raised; relay ${meter.relay}`;
+    }
+    default:
+      return `unknown input '${line}': type help`;
+  }
+}
+
+function describeMeter(meter: SimMeter): string {
+  const kind = meter.kind === 'electricity' ? `electricity ${meter.phases}-phase` : 'water';
+  return `${kind}, ${meter.mode} mode`;
+}
+
+function formatCredit(meter: SimMeter): string {
+  const c = meter.credit;
+  if (meter.creditUnit === 'wh') return `${(c / 1000).toFixed(3)} kWh`;
+  if (meter.creditUnit === 'litre') return `${c} L`;
+  return `${c} (minor units)`;
+}
+
+function describeOutcome(o: TokenOutcome, meter: SimMeter): string {
+  if (o.accepted) return `accepted: ${o.message}; credit ${formatCredit(meter)}`;
+  return `rejected (${o.rejection}): ${o.message}; credit ${formatCredit(meter)}`;
+}
+
+// ---- sim fleet ----
+
+async function runFleet(flags: Flags): Promise<void> {
+  const c = commonFlags(flags);
+  const meters = num(flags, 'meters', 1, { int: true, min: 1 });
+  const serialPrefix = str(flags, 'serialPrefix') ?? 'SIM-';
+  if (!isDeviceId(`${serialPrefix}000001`))
+    throw new UsageError(`--serial-prefix: '${serialPrefix}' does not make a meter id`);
+  const drnBase = num(flags, 'drnBase', 10_000_000_000, { int: true, min: 0 });
+  if (drnBase + meters > 99_999_999_999)
+    throw new UsageError('--drn-base: DRNs would need more than 11 digits');
+  const duration = optNum(flags, 'duration', { min: 0 });
+  const usernamePrefix = str(flags, 'usernamePrefix');
+  const fleet = new SimFleet({
+    meters,
+    protocol: c.protocol,
+    kind: c.kind,
+    phases: c.phases,
+    mode: c.mode,
+    ...(c.creditUnit ? { creditUnit: c.creditUnit } : {}),
+    clock: c.clock,
+    seed: c.seed,
+    intervalS: c.intervalS,
+    serialPrefix,
+    drnBase,
+    supplyGroupCode: c.sgc,
+    ...(c.vendingKey ? { vendingKey: c.vendingKey } : {}),
+    // A fleet starts with some credit so that its relays are closed and readings show consumption.
+    initialCredit: c.initialCredit ?? (c.kind === 'electricity' ? 100_000 : 20_000),
+    emergencyCredit: c.emergencyCredit,
+    tamperRatePerDay: c.tamperRatePerDay,
+    broker: {
+      url: str(flags, 'broker') ?? 'mqtt://127.0.0.1:1883',
+      utility: c.utility,
+      ...(usernamePrefix !== undefined ? { usernamePrefix } : {}),
+      ...(c.password !== undefined ? { password: c.password } : {}),
+    },
+    modbus: {
+      host: str(flags, 'host') ?? '127.0.0.1',
+      basePort: num(flags, 'basePort', 1502, { int: true, min: 0 }),
+      unitId: num(flags, 'unitId', 1, { int: true }),
+    },
+    ...(str(flags, 'stateDir') ? { stateDir: str(flags, 'stateDir') } : {}),
+    startRate: num(flags, 'startRate', 200, { min: 1 }),
+  });
+  const err = process.stderr;
+  const tty = err.isTTY === true;
+  const show = (final: boolean): void => {
+    const line = fleet.summary();
+    if (tty) err.write(`\r\u001b[2K${line}${final ? '\n' : ''}`);
+    else err.write(`${line}\n`);
+  };
+  const summary = setInterval(() => show(false), tty ? 1000 : 5000);
+  let stopped = false;
+  const done = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
+  });
+  const starting = fleet.start();
+  await Promise.race([starting, done]);
+  if (!stopped) show(false);
+  await done;
+  clearInterval(summary);
+  await fleet.stop(true);
+  await starting.catch(() => {});
+  show(true);
+  // Not one meter could start (no broker, ports taken): a failure for scripts.
+  if (fleet.stats.startFailures === meters) process.exitCode = 1;
+}
