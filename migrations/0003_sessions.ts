@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * People's sign-in: sessions (the bearer token is never stored, only its SHA-256) and one-time codes sent by
+ * People's sign-in, and the payment provider's reference of the money movement. Sign-in: sessions (the bearer token is never stored, only its SHA-256) and one-time codes sent by
  * SMS or e-mail to customers who sign in without a password (only the code's hash is stored).
  */
 const UP: readonly string[] = [
@@ -26,9 +26,15 @@ const UP: readonly string[] = [
      used_at timestamptz
    )`,
   'create index one_time_codes_user on one_time_codes (user_id, created_at desc)',
+  // The provider's id of the money movement (e.g. a Stripe PaymentIntent): refunds and disputes name it.
+  'alter table payments add column provider_payment_ref text',
+  'create index payments_provider_payment_ref on payments (provider, provider_payment_ref)',
 ];
 
-const DOWN: readonly string[] = ['drop table if exists one_time_codes, sessions'];
+const DOWN: readonly string[] = [
+  'alter table payments drop column if exists provider_payment_ref',
+  'drop table if exists one_time_codes, sessions',
+];
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   for (const statement of UP) await sql.raw(statement).execute(db);

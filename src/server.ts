@@ -1,32 +1,118 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import { app } from './api/app.ts';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { app, type RoutePlugin } from './api/app.ts';
+import { auth } from './api/auth.ts';
+import { paymentRoutes } from './api/routes/payments.ts';
+import { sessionRoutes } from './api/routes/sessions.ts';
+import { vendingRoutes } from './api/routes/vending.ts';
 import type { Config } from './config.ts';
+import { PaymentService } from './payments/service.ts';
+import { type Core, openCore } from './roles/core.ts';
 
 export const VERSION = '0.1.0';
 
 export interface RunningServer {
   readonly fastify: FastifyInstance;
+  readonly core: Core;
   /** The URL the server listens on, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   close(): Promise<void>;
 }
 
-/** Builds the Fastify instance with Rasid's application plugin, without listening. */
-export async function buildServer(config: Config): Promise<FastifyInstance> {
-  const fastify = Fastify({ logger: { level: config.logLevel } });
-  await fastify.register(app, { version: VERSION });
+/** Log redaction: secrets never reach a log line, whatever a handler logs. */
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers["stripe-signature"]',
+  '*.password',
+  '*.vendingKey',
+  '*.key',
+  '*.masterKey',
+];
+
+export interface ServerOptions {
+  readonly now?: () => Date;
+  /** Where log lines go (default stdout); tests capture them. */
+  readonly logDestination?: pino.DestinationStream;
+  /** Extra route plugins (the web app, later roles). */
+  readonly routes?: readonly RoutePlugin[];
+}
+
+/** Builds the Fastify instance with Rasid's plugins and routes over an opened core, without listening. */
+export async function buildServer(config: Config, core: Core, logger: Logger, opts: ServerOptions = {}) {
+  const fastify = Fastify({ loggerInstance: logger as FastifyBaseLogger, trustProxy: true });
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const base = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  const payments = new PaymentService({
+    db: core.store.db,
+    provider: core.payments,
+    vending: core.vending,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  await fastify.register(auth, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) });
+  await fastify.register(app, {
+    version: VERSION,
+    metrics,
+    readiness: {
+      database: async () => {
+        await core.store.db.selectFrom('utilities').select('id').limit(1).execute();
+        return true;
+      },
+    },
+    routes: [
+      (f) =>
+        sessionRoutes(f, {
+          db: core.store.db,
+          sessionTtlMs: config.sessionTtlMs,
+          publicRateLimit: config.publicRateLimit,
+        }),
+      (f) =>
+        vendingRoutes(f, {
+          vending: core.vending,
+          db: core.store.db,
+          publicRateLimit: config.publicRateLimit,
+        }),
+      (f) =>
+        paymentRoutes(f, {
+          payments,
+          vending: core.vending,
+          returnUrl: `${base}/topup`,
+          publicRateLimit: config.publicRateLimit,
+        }),
+      ...(opts.routes ?? []),
+    ],
+  });
   return fastify;
 }
 
-/** Starts the server and returns a handle with a graceful close. */
-export async function startServer(config: Config): Promise<RunningServer> {
-  const fastify = await buildServer(config);
-  await fastify.listen({ host: config.host, port: config.port });
+/** Opens the store and the other shared parts, starts the HTTP server, and returns a handle. */
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
+  const logger = pino(
+    { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    opts.logDestination ?? pino.destination(1),
+  );
+  const core = await openCore({ config, log: logger, ...(opts.now ? { now: opts.now } : {}) });
+  let fastify: FastifyInstance;
+  try {
+    fastify = await buildServer(config, core, logger, opts);
+    await fastify.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  core.localStripe?.setWebhookUrl(`${url}/api/v1/payments/stripe/webhook`);
   return {
     fastify,
-    url: `http://${config.host}:${port}`,
-    close: () => fastify.close(),
+    core,
+    url,
+    async close() {
+      await fastify.close();
+      await core.close();
+    },
   };
 }

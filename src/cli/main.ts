@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import { EXIT, UsageError } from './errors.ts';
+import { registerMigrateCommand } from './migrate.ts';
 import { registerSimCommand } from './sim.ts';
 import { registerStartCommand } from './start.ts';
 import { registerTokenCommand } from './token.ts';
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: () => {} })
     .exitOverride();
   registerStartCommand(program);
+  registerMigrateCommand(program);
   registerTokenCommand(program);
   registerSimCommand(program);
   return program;

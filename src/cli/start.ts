@@ -17,7 +17,7 @@ export function registerStartCommand(program: Command): void {
         ...(opts.host !== undefined ? { HOST: opts.host } : {}),
       });
       const server = await startServer(config);
-      server.fastify.log.info({ url: server.url }, 'rasid started');
+      server.fastify.log.info({ url: server.url, docs: `${server.url}/docs` }, 'rasid started');
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           server.fastify.log.info('rasid stopping');

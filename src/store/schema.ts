@@ -353,6 +353,8 @@ export interface PaymentsTable {
   utility_id: Immutable<UtilityId>;
   provider: Immutable<string>;
   provider_ref: Immutable<string>;
+  /** The provider's id of the money movement (e.g. a PaymentIntent), set when the payment succeeds. */
+  provider_payment_ref: ColumnType<string | null, string | null | undefined, string | null>;
   status: PaymentStatus;
   amount_minor: Immutable<MinorUnits>;
   currency: Immutable<string>;

@@ -65,13 +65,13 @@ export async function tariff(
     .execute();
 }
 
-export async function vendingWorld(
-  store: Store,
-  opts: { now?: Date; code?: string; random?: () => number } = {},
-): Promise<VendingWorld> {
-  const seed = await seedBasics(store.db, opts.code ?? 'jo');
-  const masterKey = randomBytes(32);
-  const keys = createKeyStore({ db: store.db, masterKey });
+/**
+ * Seeds the vending data (utility, customer, account with 3.000 JOD of debt, STS meter on base 2014 with its
+ * vending key in `keys`, the standard tariff, vendor with 20.000 JOD of float) into a migrated database.
+ */
+export async function seedVending(db: Store['db'], keys: KeyStore, code = 'jo'): Promise<Seed> {
+  const store = { db };
+  const seed = await seedBasics(store.db, code);
   const keyId = await keys.put({
     utilityId: seed.utilityId,
     sgc: 123456,
@@ -101,6 +101,16 @@ export async function vendingWorld(
       ref: 'opening float',
     })
     .execute();
+  return seed;
+}
+
+export async function vendingWorld(
+  store: Store,
+  opts: { now?: Date; code?: string; random?: () => number } = {},
+): Promise<VendingWorld> {
+  const masterKey = randomBytes(32);
+  const keys = createKeyStore({ db: store.db, masterKey });
+  const seed = await seedVending(store.db, keys, opts.code ?? 'jo');
   let now = opts.now ?? new Date('2026-11-10T09:30:00Z');
   const service = new VendingService({
     db: store.db,

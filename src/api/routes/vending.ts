@@ -1,0 +1,405 @@
+/**
+ * Vending routes: the public top-up lookup and quote, kiosk sales, receipts and reprints, reversal, token
+ * history, vendor float and reconciliation. Schemas drive validation, OpenAPI and handler types together.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { formatMoney } from '../../money.ts';
+import { vendorFloat } from '../../store/ledger.ts';
+import type { Database, MeterId, UtilityId, VendId, VendorId } from '../../store/schema.ts';
+import type { Quote } from '../../vending/quote.ts';
+import { type Receipt, renderReceiptHtml } from '../../vending/receipt.ts';
+import type { VendingService } from '../../vending/service.ts';
+import { actorOf, principalOf } from '../auth.ts';
+import { AppError } from '../errors.ts';
+
+export interface VendingRoutesOptions {
+  readonly vending: VendingService;
+  readonly db: Kysely<Database>;
+  /** Requests per minute per client on public routes. */
+  readonly publicRateLimit: number;
+}
+
+/** Minor units as a JSON integer or a string of digits (exact beyond 2^53). */
+export const MinorAmount = z
+  .union([z.string().regex(/^[0-9]{1,18}$/), z.number().int().nonnegative()])
+  .transform((v) => BigInt(v))
+  .describe('amount in the currency minor unit (e.g. fils, baisa): an integer or a string of digits');
+
+const Problem = z
+  .object({ type: z.string(), title: z.string(), status: z.number(), code: z.string() })
+  .loose();
+
+const QuoteLineOut = z.object({
+  code: z.string(),
+  amountMinor: z.string(),
+  amount: z.string(),
+  units: z.string().optional(),
+  block: z.number().optional(),
+  price: z.string().optional(),
+});
+
+function quoteOut(q: Quote, exponent: number) {
+  return {
+    amountPaid: formatMoney(q.amountPaid, exponent),
+    tax: formatMoney(q.tax, exponent),
+    debtRecovery: formatMoney(q.debtRecovery, exponent),
+    fixedCharges: formatMoney(q.fixedCharges, exponent),
+    toAccountCredit: formatMoney(q.toAccountCredit, exponent),
+    units: formatMoney(q.tenths, 1),
+    unitsBase: q.units.toString(),
+    lines: q.lines.map((l) => ({
+      code: l.code,
+      amountMinor: l.amountMinor.toString(),
+      amount: formatMoney(l.amountMinor, exponent),
+      ...(l.units !== undefined ? { units: formatMoney(l.units, 3) } : {}),
+      ...(l.block !== undefined ? { block: l.block } : {}),
+      ...(l.priceMinorPerKUnit !== undefined ? { price: formatMoney(l.priceMinorPerKUnit, exponent) } : {}),
+    })),
+  };
+}
+
+const ReceiptOut = z.record(z.string(), z.unknown()).describe('the receipt: every line, units, token');
+
+/** Local calendar day of a timestamp in a zone, as YYYY-MM-DD. */
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+function csvCell(v: unknown): string {
+  const s = String(v ?? '');
+  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+export const vendingRoutes: FastifyPluginAsync<VendingRoutesOptions> = async (fastify, opts) => {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const { vending, db } = opts;
+  const publicLimit = { max: opts.publicRateLimit, timeWindow: 60_000 };
+
+  app.get(
+    '/api/v1/utilities/:utility/meters/:meter',
+    {
+      config: { access: 'public', rateLimit: publicLimit },
+      schema: {
+        tags: ['top-up'],
+        summary: 'Find a meter for a top-up; the holder’s name is masked',
+        params: z.object({ utility: z.string().min(1).max(32), meter: z.string().min(3).max(40) }),
+        response: {
+          200: z.object({
+            meter: z.string(),
+            kind: z.enum(['electricity', 'water']),
+            mode: z.enum(['token', 'central']),
+            customerName: z.string(),
+            currency: z.string(),
+            exponent: z.number(),
+          }),
+          404: Problem,
+        },
+      },
+    },
+    async (req) => {
+      const utility = await vending.utilityByCode(req.params.utility);
+      const v = await vending.lookup(utility.id, req.params.meter);
+      return {
+        meter: v.serial,
+        kind: v.kind,
+        mode: v.mode,
+        customerName: v.customerName,
+        currency: utility.currency,
+        exponent: utility.exponent,
+      };
+    },
+  );
+
+  app.post(
+    '/api/v1/utilities/:utility/quotes',
+    {
+      config: { access: 'public', rateLimit: publicLimit },
+      schema: {
+        tags: ['top-up'],
+        summary: 'Quote a top-up: every deduction and the units it buys',
+        params: z.object({ utility: z.string().min(1).max(32) }),
+        body: z.object({ meter: z.string().min(3).max(40), amountMinor: MinorAmount }),
+      },
+    },
+    async (req) => {
+      const utility = await vending.utilityByCode(req.params.utility);
+      const { view, quote } = await vending.quote(utility.id, req.body.meter, req.body.amountMinor);
+      return {
+        meter: view.serial,
+        customerName: view.customerName,
+        currency: utility.currency,
+        unit: view.kind === 'water' ? 'm³' : 'kWh',
+        ...quoteOut(quote, utility.exponent),
+      };
+    },
+  );
+
+  app.post(
+    '/api/v1/vends',
+    {
+      config: { access: ['vendor'] },
+      schema: {
+        tags: ['vending'],
+        summary: 'Sell credit for cash at a kiosk (Idempotency-Key header required)',
+        security: [{ apiKey: [] }, { bearer: [] }],
+        headers: z.object({ 'idempotency-key': z.string().min(8).max(128).optional() }).loose(),
+        body: z.object({ meter: z.string().min(3).max(40), amountMinor: MinorAmount }),
+        response: {
+          201: z.object({
+            vendId: z.string(),
+            replayed: z.boolean(),
+            token: z.string().nullable(),
+            tokenGrouped: z.string().nullable(),
+            receipt: ReceiptOut,
+          }),
+          200: z.object({
+            vendId: z.string(),
+            replayed: z.boolean(),
+            token: z.string().nullable(),
+            tokenGrouped: z.string().nullable(),
+            receipt: ReceiptOut,
+          }),
+        },
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const key = req.headers['idempotency-key'];
+      if (typeof key !== 'string' || key.length < 8) throw new AppError('idempotency_key_required');
+      if (!p.vendorId) throw new AppError('forbidden', 'this user is not attached to a vendor');
+      const result = await vending.vend({
+        utilityId: p.utilityId,
+        meter: req.body.meter,
+        amountMinor: req.body.amountMinor,
+        channel: { kind: 'vendor', vendorId: p.vendorId, kioskId: p.kind === 'kiosk' ? p.kioskId : null },
+        idempotencyKey: `${p.vendorId}:${key}`,
+        actor: actorOf(p),
+      });
+      return reply.status(result.replayed ? 200 : 201).send({
+        vendId: result.vendId,
+        replayed: result.replayed,
+        token: result.token,
+        tokenGrouped: result.receipt.tokenGrouped,
+        receipt: result.receipt as unknown as Record<string, unknown>,
+      });
+    },
+  );
+
+  app.get(
+    '/api/v1/vends/:vendId/receipt',
+    {
+      config: { access: ['vendor', 'operator', 'service'] },
+      schema: {
+        tags: ['vending'],
+        summary: 'A receipt again (reprint): JSON, or printable HTML for 80 mm or A4, Arabic or English',
+        params: z.object({ vendId: z.uuid() }),
+        querystring: z.object({
+          format: z.enum(['json', '80mm', 'a4']).default('json'),
+          lang: z.enum(['ar', 'en']).default('en'),
+          digits: z.enum(['latin', 'arabic']).default('latin'),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const receipt: Receipt = await vending.reprint(
+        p.utilityId,
+        req.params.vendId as VendId,
+        actorOf(p),
+        p.role === 'vendor' ? p.vendorId : null,
+      );
+      if (req.query.format === 'json') return receipt;
+      return reply.type('text/html; charset=utf-8').send(
+        renderReceiptHtml(receipt, {
+          format: req.query.format,
+          lang: req.query.lang,
+          arabicDigits: req.query.digits === 'arabic',
+        }),
+      );
+    },
+  );
+
+  app.post(
+    '/api/v1/vends/:vendId/reversal',
+    {
+      config: { access: ['operator'] },
+      schema: {
+        tags: ['vending'],
+        summary: 'Reverse a vend whose token is unused, within the reversal window',
+        params: z.object({ vendId: z.uuid() }),
+        body: z.object({ reason: z.string().min(3).max(500) }),
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const out = await vending.reverse(
+        p.utilityId,
+        req.params.vendId as VendId,
+        actorOf(p),
+        req.body.reason,
+      );
+      return { vendId: req.params.vendId, status: 'reversed', reversedMinor: out.reversedMinor.toString() };
+    },
+  );
+
+  app.get(
+    '/api/v1/meters/:meterId/tokens',
+    {
+      config: { access: ['operator', 'service', 'technician'] },
+      schema: {
+        tags: ['vending'],
+        summary: 'Tokens issued to a meter, newest first',
+        params: z.object({ meterId: z.uuid() }),
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const rows = await vending.history(p.utilityId, req.params.meterId as MeterId, req.query.limit);
+      return {
+        tokens: rows.map((r) => ({
+          kind: r.kind,
+          token: r.token,
+          tid: r.tid,
+          issuedAt: r.issued_at.toISOString(),
+          usedAt: r.used_at?.toISOString() ?? null,
+          vendId: r.vend_id,
+          reason: r.reason,
+          amountPaidMinor: r.amount_paid_minor?.toString() ?? null,
+          units: r.units?.toString() ?? null,
+          status: r.status,
+          channel: r.channel,
+        })),
+      };
+    },
+  );
+
+  const ownVendor = (p: ReturnType<typeof principalOf>, vendorId: string): VendorId => {
+    if (p.role === 'vendor' && p.vendorId !== vendorId)
+      throw new AppError('not_found', `vendor ${vendorId} is unknown`);
+    return vendorId as VendorId;
+  };
+
+  app.get(
+    '/api/v1/vendors/:vendorId/float',
+    {
+      config: { access: ['vendor', 'operator'] },
+      schema: {
+        tags: ['vendors'],
+        summary: "A vendor's float and credit limit",
+        params: z.object({ vendorId: z.uuid() }),
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const vendorId = ownVendor(p, req.params.vendorId);
+      const vendor = await db
+        .selectFrom('vendors')
+        .select(['name', 'credit_limit_minor', 'utility_id'])
+        .where('id', '=', vendorId)
+        .where('utility_id', '=', p.utilityId)
+        .executeTakeFirst();
+      if (!vendor) throw new AppError('not_found', `vendor ${vendorId} is unknown`);
+      const utility = await vending.utility(vendor.utility_id as UtilityId);
+      const float = await vendorFloat(db, vendorId);
+      return {
+        vendor: vendor.name,
+        currency: utility.currency,
+        floatMinor: float.toString(),
+        float: formatMoney(float, utility.exponent),
+        creditLimitMinor: vendor.credit_limit_minor.toString(),
+        availableMinor: (float + BigInt(vendor.credit_limit_minor)).toString(),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/vendors/:vendorId/reconciliation',
+    {
+      config: { access: ['vendor', 'operator'] },
+      schema: {
+        tags: ['vendors'],
+        summary: 'Sales, commission and float movements per kiosk per day (JSON or CSV)',
+        params: z.object({ vendorId: z.uuid() }),
+        querystring: z.object({
+          from: z.string().regex(DAY),
+          to: z.string().regex(DAY),
+          format: z.enum(['json', 'csv']).default('json'),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const vendorId = ownVendor(p, req.params.vendorId);
+      const utility = await vending.utility(p.utilityId);
+      const tz = utility.timezone;
+      const rows = await db
+        .selectFrom('vendor_ledger')
+        .leftJoin('kiosks', 'kiosks.id', 'vendor_ledger.kiosk_id')
+        .select([
+          sql<string>`to_char(vendor_ledger.created_at at time zone ${tz}, 'YYYY-MM-DD')`.as('day'),
+          sql<string | null>`kiosks.name`.as('kiosk'),
+          sql<bigint>`count(*) filter (where vendor_ledger.kind = 'vend')::bigint`.as('sales'),
+          sql<bigint>`coalesce(-sum(vendor_ledger.amount_minor) filter (where vendor_ledger.kind = 'vend'), 0)::bigint`.as(
+            'salesMinor',
+          ),
+          sql<bigint>`coalesce(sum(vendor_ledger.amount_minor) filter (where vendor_ledger.kind = 'commission'), 0)::bigint`.as(
+            'commissionMinor',
+          ),
+          sql<bigint>`coalesce(sum(vendor_ledger.amount_minor) filter (where vendor_ledger.kind = 'float_topup'), 0)::bigint`.as(
+            'topupsMinor',
+          ),
+          sql<bigint>`coalesce(sum(vendor_ledger.amount_minor) filter (where vendor_ledger.kind = 'reversal'), 0)::bigint`.as(
+            'reversalsMinor',
+          ),
+          sql<bigint>`coalesce(sum(vendor_ledger.amount_minor), 0)::bigint`.as('netFloatMinor'),
+        ])
+        .where('vendor_ledger.vendor_id', '=', vendorId)
+        .where('vendor_ledger.utility_id', '=', p.utilityId)
+        .where(
+          sql<boolean>`(vendor_ledger.created_at at time zone ${tz})::date between ${req.query.from}::date and ${req.query.to}::date`,
+        )
+        .groupBy([sql`1`, sql`2`])
+        .orderBy(sql`1`)
+        .orderBy(sql`2`)
+        .execute();
+      const out = rows.map((r) => ({
+        day: r.day,
+        kiosk: r.kiosk,
+        sales: Number(r.sales),
+        salesMinor: r.salesMinor.toString(),
+        commissionMinor: r.commissionMinor.toString(),
+        topupsMinor: r.topupsMinor.toString(),
+        reversalsMinor: r.reversalsMinor.toString(),
+        netFloatMinor: r.netFloatMinor.toString(),
+      }));
+      if (req.query.format === 'csv') {
+        const header = 'day,kiosk,sales,sales,commission,float_topups,reversals,net_float';
+        const body = out.map((r) =>
+          [
+            r.day,
+            r.kiosk ?? '',
+            r.sales,
+            formatMoney(BigInt(r.salesMinor), utility.exponent),
+            formatMoney(BigInt(r.commissionMinor), utility.exponent),
+            formatMoney(BigInt(r.topupsMinor), utility.exponent),
+            formatMoney(BigInt(r.reversalsMinor), utility.exponent),
+            formatMoney(BigInt(r.netFloatMinor), utility.exponent),
+          ]
+            .map(csvCell)
+            .join(','),
+        );
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header(
+            'content-disposition',
+            `attachment; filename="reconciliation-${req.query.from}-${req.query.to}.csv"`,
+          )
+          .send(`${[header.replace('sales,sales', 'sales_count,sales_amount'), ...body].join('\n')}\n`);
+      }
+      return { currency: utility.currency, exponent: utility.exponent, days: out };
+    },
+  );
+};
