@@ -71,6 +71,7 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
       (f) =>
         vendingRoutes(f, {
           vending: core.vending,
+          management: core.management,
           db: core.store.db,
           publicRateLimit: config.publicRateLimit,
         }),

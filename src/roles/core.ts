@@ -13,6 +13,7 @@ import { LocalStripe } from '../payments/stripe-local.ts';
 import { createDatabase, type Store } from '../store/db.ts';
 import { createKeyStore, type KeyStore } from '../store/keystore.ts';
 import { migrateToLatest } from '../store/migrate.ts';
+import { ManagementTokens } from '../vending/management.ts';
 import { VendingService } from '../vending/service.ts';
 import { TokenEngine } from '../vending/tokens.ts';
 
@@ -21,6 +22,7 @@ export interface Core {
   readonly store: Store;
   readonly keys: KeyStore;
   readonly vending: VendingService;
+  readonly management: ManagementTokens;
   readonly payments: PaymentProvider;
   /** The local Stripe-compatible server when no Stripe key is configured (development and demo only). */
   readonly localStripe: LocalStripe | null;
@@ -67,9 +69,11 @@ export async function openCore({ config, log, now }: CoreOptions): Promise<Core>
     'store ready',
   );
   const keys = createKeyStore({ db: store.db, masterKey: await masterKey(config, log) });
+  const tokens = new TokenEngine({ keys });
+  const management = new ManagementTokens({ db: store.db, tokens, keys, ...(now ? { now } : {}) });
   const vending = new VendingService({
     db: store.db,
-    tokens: new TokenEngine({ keys }),
+    tokens,
     reversalWindowMs: config.reversalWindowMs,
     ...(now ? { now } : {}),
   });
@@ -94,6 +98,7 @@ export async function openCore({ config, log, now }: CoreOptions): Promise<Core>
     store,
     keys,
     vending,
+    management,
     payments,
     localStripe,
     async close() {

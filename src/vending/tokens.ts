@@ -171,16 +171,14 @@ export class TokenEngine {
   }
 
   /** A class 2 register token (max power, clear credit, clear tamper, tariff rate, phase unbalance, water factor). */
-  async management(
+  managementWith(
     p: StsMeterParams,
+    key: DecoderKey,
     type: RegisterTokenType,
     tid: number,
     value: number,
-  ): Promise<IssuedToken> {
-    const encoded = encodeToken(
-      { type, rnd: this.random() & 15, tid, value },
-      { key: await this.decoderKey(p), algorithm: p.ea },
-    );
+  ): IssuedToken {
+    const encoded = encodeToken({ type, rnd: this.random() & 15, tid, value }, { key, algorithm: p.ea });
     return { token: encoded.token, tid, ...(encoded.value !== undefined ? { value: encoded.value } : {}) };
   }
 

@@ -1,5 +1,7 @@
 // Vending scenarios on the machine's PostgreSQL (vitest.services.config.ts).
 import { dbTestFor } from '../support/db.ts';
-import { vendingSuites } from '../support/suites/vending.ts';
+import { managementSuites, vendingSuites } from '../support/suites/vending.ts';
 
-vendingSuites(dbTestFor('postgres'));
+const dbTest = dbTestFor('postgres');
+vendingSuites(dbTest);
+managementSuites(dbTest);

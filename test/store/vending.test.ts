@@ -1,5 +1,7 @@
 // Vending scenarios on embedded PGlite (part of `npm test`); test/pg runs the same on PostgreSQL.
 import { dbTestFor } from '../support/db.ts';
-import { vendingSuites } from '../support/suites/vending.ts';
+import { managementSuites, vendingSuites } from '../support/suites/vending.ts';
 
-vendingSuites(dbTestFor('pglite'));
+const dbTest = dbTestFor('pglite');
+vendingSuites(dbTest);
+managementSuites(dbTest);

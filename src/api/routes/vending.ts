@@ -10,14 +10,16 @@ import { z } from 'zod';
 import { formatMoney } from '../../money.ts';
 import { vendorFloat } from '../../store/ledger.ts';
 import type { Database, MeterId, UtilityId, VendId, VendorId } from '../../store/schema.ts';
+import { MANAGEMENT_TOKENS, type ManagementTokens } from '../../vending/management.ts';
 import type { Quote } from '../../vending/quote.ts';
-import { type Receipt, renderReceiptHtml } from '../../vending/receipt.ts';
+import { groupToken, type Receipt, renderReceiptHtml } from '../../vending/receipt.ts';
 import type { VendingService } from '../../vending/service.ts';
 import { actorOf, principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
 
 export interface VendingRoutesOptions {
   readonly vending: VendingService;
+  readonly management: ManagementTokens;
   readonly db: Kysely<Database>;
   /** Requests per minute per client on public routes. */
   readonly publicRateLimit: number;
@@ -273,6 +275,81 @@ export const vendingRoutes: FastifyPluginAsync<VendingRoutesOptions> = async (fa
           channel: r.channel,
         })),
       };
+    },
+  );
+
+  app.post(
+    '/api/v1/meters/:meterId/management-tokens',
+    {
+      config: { access: ['operator', 'technician'] },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Issue a management token (clear tamper, clear credit, max power) or an engineering token',
+        params: z.object({ meterId: z.uuid() }),
+        body: z.object({
+          token: z.enum(Object.keys(MANAGEMENT_TOKENS) as [string, ...string[]]),
+          value: z.number().int().min(0).max(18_201_624).default(0),
+          reason: z.string().max(500).default(''),
+          engineering: z.boolean().default(false),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const engineering = req.body.engineering || MANAGEMENT_TOKENS[req.body.token]?.kind === 'engineering';
+      if (engineering && p.role !== 'operator' && p.role !== 'admin') {
+        throw new AppError('forbidden', 'engineering tokens are issued by operators');
+      }
+      const issued = await opts.management.issue({
+        utilityId: p.utilityId,
+        meterId: req.params.meterId as MeterId,
+        token: req.body.token,
+        value: req.body.value,
+        reason: req.body.reason,
+        engineering,
+        actor: actorOf(p),
+        userId: p.kind === 'user' ? p.userId : null,
+      });
+      return reply.status(201).send({ ...issued, tokenGrouped: groupToken(issued.token) });
+    },
+  );
+
+  app.post(
+    '/api/v1/meters/:meterId/key-change',
+    {
+      config: { access: ['operator'] },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Rotate a meter to a new key revision: the two key change tokens, in order',
+        params: z.object({ meterId: z.uuid() }),
+        body: z.object({
+          newKrn: z.number().int().min(1).max(9),
+          newSgc: z.number().int().min(0).max(999_999).optional(),
+          newTi: z.number().int().min(0).max(99).optional(),
+          newKt: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
+          newKen: z.number().int().min(0).max(255).optional(),
+          rollover: z.boolean().default(false),
+          reason: z.string().min(3).max(500),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const p = principalOf(req);
+      const out = await opts.management.keyChange({
+        utilityId: p.utilityId,
+        meterId: req.params.meterId as MeterId,
+        newKrn: req.body.newKrn,
+        ...(req.body.newSgc !== undefined ? { newSgc: req.body.newSgc } : {}),
+        ...(req.body.newTi !== undefined ? { newTi: req.body.newTi } : {}),
+        ...(req.body.newKt !== undefined ? { newKt: req.body.newKt } : {}),
+        ...(req.body.newKen !== undefined ? { newKen: req.body.newKen } : {}),
+        rollover: req.body.rollover,
+        reason: req.body.reason,
+        actor: actorOf(p),
+      });
+      return reply
+        .status(201)
+        .send({ tokens: out.tokens, tokensGrouped: out.tokens.map(groupToken), newKrn: out.newKrn });
     },
   );
 

@@ -1,10 +1,17 @@
 import { describe, expect } from 'vitest';
-import { decodeToken } from '../../../protocols/sts/index.ts';
+import {
+  decodeToken,
+  deriveDecoderKey,
+  keyFromSections,
+  meterPanFromParts,
+  StsKey,
+} from '../../../protocols/sts/index.ts';
 import { AppError } from '../../../src/api/errors.ts';
 import { accountBalance, vendorFloat } from '../../../src/store/ledger.ts';
-import { minorUnits } from '../../../src/store/schema.ts';
+import { type MeterId, minorUnits, type UtilityId } from '../../../src/store/schema.ts';
+import { ManagementTokens } from '../../../src/vending/management.ts';
 import type { DbTest } from '../db.ts';
-import { vendingWorld } from '../vending-fixture.ts';
+import { METER_DRN, vendingWorld } from '../vending-fixture.ts';
 
 async function errorCode(promise: Promise<unknown>): Promise<string> {
   try {
@@ -212,4 +219,122 @@ export function vendingSuites(dbTest: DbTest): void {
       expect(await errorCode(w.service.quote(w.utilityId, 'nope', 5000n))).toBe('not_found');
     });
   });
+}
+
+/** Management tokens and key rotation (issue 3 "the other token services"), on both databases. */
+export function managementSuites(dbTest: DbTest): void {
+  describe('management tokens and key change', () => {
+    dbTest(
+      'clear tamper, max power and an engineering token decode under the meter key and are audited',
+      async ({ store }) => {
+        const w = await vendingWorld(store);
+        const mgmt = new ManagementTokens({
+          db: store.db,
+          tokens: w.service.tokens,
+          keys: w.keys,
+          now: () => NOW,
+        });
+        const tamper = await mgmt.issue({
+          ...base(w),
+          token: 'clear_tamper',
+          value: 0,
+          reason: 'cover replaced',
+          engineering: false,
+        });
+        const power = await mgmt.issue({
+          ...base(w),
+          token: 'max_power',
+          value: 4600,
+          reason: 'contract 4.6 kW',
+          engineering: false,
+        });
+        for (const [issued, type] of [
+          [tamper, 'clear-tamper'],
+          [power, 'max-power-limit'],
+        ] as const) {
+          const d = decodeToken(issued.token, { key: w.decoderKey, baseDate: 2014 });
+          expect(d.ok && d.token.type).toBe(type);
+        }
+        expect(power.tid).toBe(tamper.tid + 1);
+        await expect(
+          mgmt.issue({ ...base(w), token: 'tariff_rate', value: 12, reason: '', engineering: true }),
+        ).rejects.toThrow(/reason/);
+        const eng = await mgmt.issue({
+          ...base(w),
+          token: 'tariff_rate',
+          value: 12,
+          reason: 'field test',
+          engineering: true,
+        });
+        expect(eng.kind).toBe('engineering');
+        const actions = (await store.db.selectFrom('audit_log').select('action').orderBy('id').execute()).map(
+          (a) => a.action,
+        );
+        expect(actions).toEqual(['token.clear_tamper', 'token.max_power', 'token.engineering']);
+      },
+    );
+
+    dbTest(
+      'a key change gives the pair under the old key, and the next vend is under the new key',
+      async ({ store }) => {
+        const w = await vendingWorld(store);
+        await w.keys.put({
+          utilityId: w.utilityId,
+          sgc: 123456,
+          krn: 2,
+          key: Buffer.from('0123456789abcdef', 'hex'),
+        });
+        const mgmt = new ManagementTokens({
+          db: store.db,
+          tokens: w.service.tokens,
+          keys: w.keys,
+          now: () => NOW,
+        });
+        const { tokens } = await mgmt.keyChange({
+          ...base(w),
+          newKrn: 2,
+          rollover: false,
+          reason: 'annual rotation',
+        });
+        const first = decodeToken(tokens[0], { key: w.decoderKey });
+        const second = decodeToken(tokens[1], { key: w.decoderKey });
+        expect(first.ok && first.token.layout).toBe('key-change-1');
+        expect(second.ok && second.token.layout).toBe('key-change-2');
+        const newKey = deriveDecoderKey(StsKey.fromHex('0123456789abcdef'), {
+          pan: meterPanFromParts('600727', METER_DRN),
+          keyType: 2,
+          supplyGroupCode: '123456',
+          tariffIndex: 1,
+          keyRevision: 2,
+        });
+        if (
+          first.ok &&
+          second.ok &&
+          first.token.layout === 'key-change-1' &&
+          second.token.layout === 'key-change-2'
+        ) {
+          expect(keyFromSections(first.token, second.token).toHex()).toBe(newKey.toHex());
+          expect(first.token.keyRevision).toBe(2);
+        }
+        const vend = await w.service.vend({
+          utilityId: w.utilityId,
+          meter: 'jo-M-0001',
+          amountMinor: 2_000n,
+          channel: { kind: 'vendor', vendorId: w.vendorId, kioskId: w.kioskId },
+          idempotencyKey: 'after-kc',
+          actor: 'kiosk:test',
+        });
+        expect(decodeToken(vend.token!, { key: newKey, baseDate: 2014 }).ok).toBe(true);
+        expect(decodeToken(vend.token!, { key: w.decoderKey, baseDate: 2014 }).ok).toBe(false);
+        await expect(
+          mgmt.keyChange({ ...base(w), newKrn: 3, rollover: false, reason: 'no key' }),
+        ).rejects.toThrow(/no vending key/);
+      },
+    );
+  });
+}
+
+const NOW = new Date('2026-11-10T09:30:00Z');
+function base(w: { utilityId: UtilityId; meterId: MeterId }) {
+  return { utilityId: w.utilityId, meterId: w.meterId, actor: 'user:technician' };
 }
