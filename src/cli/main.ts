@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import { EXIT, UsageError } from './errors.ts';
+import { registerGatewayCommand } from './gateway.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerSimCommand } from './sim.ts';
 import { registerStartCommand } from './start.ts';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerTokenCommand(program);
   registerSimCommand(program);
+  registerGatewayCommand(program);
   return program;
 }
 

@@ -1,0 +1,258 @@
+/**
+ * `npm run bench -- vend [--seconds S] [--rounds N] [--connections C] [--meters M] [--skip-pglite]`: vends
+ * per second through the HTTP API (POST /api/v1/vends: kiosk API key, validation, Idempotency-Key, tariff
+ * quote, STS token, one durable transaction) on PostgreSQL and on embedded PGlite, beside a bare Fastify
+ * route measured in the same run (../shared/BENCHMARKS.md P8/P9).
+ *
+ * Each server runs in its own process; the load generator (autocannon) runs in this one. Figures run
+ * interleaved A B C, repeated `rounds` times, and are compared by their medians.
+ *   A  bare Fastify 5 `GET /` returning {hello:'world'}, logger off
+ *   B  Rasid on PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres; a fresh database)
+ *   C  Rasid on PGlite (a fresh DATA_DIR)
+ * Every vend has its own idempotency key and goes to one of M meters round robin.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import {
+  freePort,
+  type RasidProcess,
+  type SeededWorld,
+  seedWorld,
+  startRasid,
+} from '../test/support/process.ts';
+
+function option(args: readonly string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(args[i + 1]);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`bench vend: ${name} needs a positive number`);
+  return v;
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function bareFastify(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const script = `import Fastify from 'fastify';
+const f = Fastify({ logger: false });
+f.get('/', async () => ({ hello: 'world' }));
+await f.listen({ port: ${port}, host: '127.0.0.1' });`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: 'ignore',
+    cwd: process.cwd(),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(url);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The first refusal seen in a run, printed so a failing benchmark says why. */
+let firstRefusal: string | null = null;
+
+interface Run {
+  readonly rate: number;
+  readonly p99: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+async function load(opts: {
+  url: string;
+  seconds: number;
+  connections: number;
+  vend?: { kioskKey: string; meters: readonly string[]; prefix: string };
+}): Promise<Run> {
+  let n = 0;
+  const v = opts.vend;
+  const result = await autocannon({
+    url: opts.url,
+    connections: opts.connections,
+    duration: opts.seconds,
+    ...(v
+      ? {
+          requests: [
+            {
+              method: 'POST',
+              path: '/api/v1/vends',
+              setupRequest: (req) => {
+                const i = n++;
+                return {
+                  ...req,
+                  headers: {
+                    ...req.headers,
+                    'content-type': 'application/json',
+                    'x-api-key': v.kioskKey,
+                    'idempotency-key': `bench-${v.prefix}-${String(i).padStart(8, '0')}`,
+                  },
+                  body: `{"meter":"${v.meters[i % v.meters.length]}","amountMinor":${1000 + (i % 500)}}`,
+                };
+              },
+              onResponse: (status, body) => {
+                if (status >= 300 && firstRefusal === null) firstRefusal = `${status} ${body.slice(0, 300)}`;
+              },
+            },
+          ],
+        }
+      : {}),
+  });
+  return {
+    rate: result.requests.average,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+export async function run(args: readonly string[]): Promise<void> {
+  const seconds = option(args, '--seconds', 8);
+  const rounds = option(args, '--rounds', 3);
+  const connections = option(args, '--connections', 100);
+  const meterCount = option(args, '--meters', 1000);
+  const skipPglite = args.includes('--skip-pglite');
+  const pgUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+
+  out('bench vend: POST /api/v1/vends through the HTTP API');
+  out(`  workload: ${connections} connections, ${seconds} s per figure, ${rounds} rounds interleaved A B C;`);
+  out(
+    `  ${meterCount} meters round robin, one idempotency key per request, kiosk API key, amounts 1.000-1.499 JOD`,
+  );
+  out(
+    `  each server in its own process; load generator autocannon ${connections} connections in this process`,
+  );
+
+  const dirs: string[] = [];
+  const worlds: SeededWorld[] = [];
+  const servers: RasidProcess[] = [];
+  const bare = await bareFastify();
+  try {
+    const pgDir = await mkdtemp(join(tmpdir(), 'rasid-bench-pg-'));
+    dirs.push(pgDir);
+    out('  seeding PostgreSQL ...');
+    const pgWorld = await seedWorld({ postgresUrl: pgUrl, dataDir: pgDir, meters: meterCount });
+    worlds.push(pgWorld);
+    const pgServer = await startRasid({ ...pgWorld.env, DB_POOL_SIZE: '16', PUBLIC_RATE_LIMIT: '1000000' });
+    servers.push(pgServer);
+    let liteWorld: SeededWorld | null = null;
+    let liteServer: RasidProcess | null = null;
+    if (!skipPglite) {
+      const liteDir = await mkdtemp(join(tmpdir(), 'rasid-bench-lite-'));
+      dirs.push(liteDir);
+      out('  seeding PGlite ...');
+      liteWorld = await seedWorld({ dataDir: liteDir, meters: meterCount });
+      worlds.push(liteWorld);
+      liteServer = await startRasid({ ...liteWorld.env, PUBLIC_RATE_LIMIT: '1000000' });
+      servers.push(liteServer);
+    }
+    // A probe first: a benchmark that measures refusals measures nothing.
+    for (const [name, srv, w] of [
+      ['PostgreSQL', pgServer, pgWorld],
+      ...(liteServer && liteWorld ? [['PGlite', liteServer, liteWorld] as const] : []),
+    ] as const) {
+      const res = await fetch(`${srv.url}/api/v1/vends`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': w.kioskKey,
+          'idempotency-key': 'probe-0001',
+        },
+        body: JSON.stringify({ meter: w.meters[w.meters.length - 1], amountMinor: 1000 }),
+      });
+      if (res.status !== 201)
+        throw new Error(`bench vend: probe on ${name} answered ${res.status}: ${await res.text()}`);
+    }
+    // Warm-up: JIT, connection pools, decoder-key caches.
+    await load({ url: bare.url, seconds: 2, connections });
+    await load({
+      url: pgServer.url,
+      seconds: 2,
+      connections,
+      vend: { kioskKey: pgWorld.kioskKey, meters: pgWorld.meters, prefix: 'warm' },
+    });
+    if (liteServer && liteWorld) {
+      await load({
+        url: liteServer.url,
+        seconds: 2,
+        connections,
+        vend: { kioskKey: liteWorld.kioskKey, meters: liteWorld.meters, prefix: 'warm' },
+      });
+    }
+    const A: Run[] = [];
+    const B: Run[] = [];
+    const C: Run[] = [];
+    for (let r = 0; r < rounds; r++) {
+      A.push(await load({ url: bare.url, seconds, connections }));
+      B.push(
+        await load({
+          url: pgServer.url,
+          seconds,
+          connections,
+          vend: { kioskKey: pgWorld.kioskKey, meters: pgWorld.meters, prefix: `r${r}` },
+        }),
+      );
+      if (liteServer && liteWorld) {
+        C.push(
+          await load({
+            url: liteServer.url,
+            seconds,
+            connections,
+            vend: { kioskKey: liteWorld.kioskKey, meters: liteWorld.meters, prefix: `r${r}` },
+          }),
+        );
+      }
+      out(
+        `  round ${r + 1}: bare ${fmt(A[r]!.rate)} req/s | PostgreSQL ${fmt(B[r]!.rate)} vends/s (p99 ${B[r]!.p99} ms, non-2xx ${B[r]!.non2xx})` +
+          (C[r] ? ` | PGlite ${fmt(C[r]!.rate)} vends/s (p99 ${C[r]!.p99} ms, non-2xx ${C[r]!.non2xx})` : ''),
+      );
+    }
+    const a = median(A.map((x) => x.rate));
+    const b = median(B.map((x) => x.rate));
+    out('');
+    out('| figure | median | baseline (same run) | median | ratio | goal |');
+    out('|---|---|---|---|---|---|');
+    out(
+      `| vends/s on PostgreSQL (P9) | ${fmt(b)} | bare Fastify req/s | ${fmt(a)} | ${((100 * b) / a).toFixed(1)}% | >= 10% |`,
+    );
+    out(
+      `| p99 latency on PostgreSQL | ${median(B.map((x) => x.p99))} ms | bare Fastify p99 | ${median(A.map((x) => x.p99))} ms | | <= 50 ms |`,
+    );
+    if (C.length > 0) {
+      const c = median(C.map((x) => x.rate));
+      out(
+        `| vends/s on PGlite | ${fmt(c)} | bare Fastify req/s | ${fmt(a)} | ${((100 * c) / a).toFixed(1)}% | (reported) |`,
+      );
+      out(`| p99 latency on PGlite | ${median(C.map((x) => x.p99))} ms | | | | |`);
+    }
+    const failures = [...B, ...C].reduce((s, x) => s + x.non2xx + x.errors, 0);
+    out(
+      `non-2xx or errors across all vend runs: ${failures}${firstRefusal ? ` (first: ${firstRefusal})` : ''}`,
+    );
+  } finally {
+    for (const s of servers) await s.stop();
+    await bare.stop();
+    for (const w of worlds) await w.drop();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  }
+}
