@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import { loadConfig } from '../config.ts';
-import { createDatabase } from '../store/db.ts';
-import { migrateToLatest } from '../store/migrate.ts';
 
 export function registerMigrateCommand(program: Command): void {
   program
@@ -10,6 +8,8 @@ export function registerMigrateCommand(program: Command): void {
     .description('apply the database migrations (PGlite in DATA_DIR, or DATABASE_URL) and print each result')
     .action(async () => {
       const config = loadConfig(process.env);
+      const { createDatabase } = await import('../store/db.ts');
+      const { migrateToLatest } = await import('../store/migrate.ts');
       const log = pino({ level: config.logLevel });
       const store = await createDatabase({
         ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { startServer } from '../server.ts';
 
 export function registerStartCommand(program: Command): void {
   program
@@ -16,6 +15,8 @@ export function registerStartCommand(program: Command): void {
         ...(opts.port !== undefined ? { PORT: opts.port } : {}),
         ...(opts.host !== undefined ? { HOST: opts.host } : {}),
       });
+      // Loaded on demand so the other subcommands start quickly.
+      const { startServer } = await import('../server.ts');
       const server = await startServer(config);
       server.fastify.log.info({ url: server.url, docs: `${server.url}/docs` }, 'rasid started');
       await new Promise<void>((resolve) => {

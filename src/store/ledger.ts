@@ -18,14 +18,16 @@ export async function accountBalance(db: Queryable, accountId: AccountId): Promi
 }
 
 /**
- * A vendor's float: the sum of its ledger (top-ups and commission add, vends use it). A vendor may sell
- * while float plus credit limit covers the sale.
+ * A vendor's float: the running total its ledger keeps (each row's `balance_after`, computed by the database
+ * on insert under the vendor's row lock). A vendor may sell while float plus credit limit covers the sale.
  */
 export async function vendorFloat(db: Queryable, vendorId: VendorId): Promise<MinorUnits> {
   const row = await db
     .selectFrom('vendor_ledger')
-    .select(sql<bigint>`coalesce(sum(amount_minor), 0)::bigint`.as('float'))
+    .select('balance_after')
     .where('vendor_id', '=', vendorId)
-    .executeTakeFirstOrThrow();
-  return minorUnits(row.float);
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return minorUnits(row ? BigInt(row.balance_after) : 0n);
 }

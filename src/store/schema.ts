@@ -304,6 +304,8 @@ export interface VendorLedgerTable {
   kind: Immutable<VendorLedgerKind>;
   /** Positive adds to the vendor's float, negative uses it. */
   amount_minor: Immutable<MinorUnits>;
+  /** The float after this row, computed by the database on insert (migration 0004). */
+  balance_after: GeneratedImmutable<MinorUnits>;
   ref: Immutable<string | null>;
   vend_id: GeneratedImmutable<VendId | null>;
   created_at: CreatedAt;

@@ -102,7 +102,7 @@ export class ManagementTokens {
     const key = await this.opts.tokens.decoderKey(params).catch(notVendable);
     const kind: TokenKind = req.engineering ? 'engineering' : spec.kind;
     return this.opts.db.transaction().execute(async (trx) => {
-      await trx.selectFrom('meters').select('id').where('id', '=', req.meterId).forUpdate().execute();
+      await trx.selectFrom('meters').select('id').where('id', '=', req.meterId).forNoKeyUpdate().execute();
       const at = this.now();
       const tid = TokenEngine.nextTid(params, at, await ManagementTokens.lastTid(trx, req.meterId));
       let issued: { token: string };
@@ -170,7 +170,7 @@ export class ManagementTokens {
       return notVendable(err);
     }
     return this.opts.db.transaction().execute(async (trx) => {
-      await trx.selectFrom('meters').select('id').where('id', '=', req.meterId).forUpdate().execute();
+      await trx.selectFrom('meters').select('id').where('id', '=', req.meterId).forNoKeyUpdate().execute();
       const at = this.now();
       const last = await ManagementTokens.lastTid(trx, req.meterId);
       // Key change tokens carry no TID of their own; the pair is filed under one for ordering.

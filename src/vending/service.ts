@@ -174,14 +174,19 @@ export class VendingService {
     return this.opts.tokens;
   }
 
+  /** Utilities change rarely: kept for a minute so a vend does not read the row each time. */
+  private readonly utilities = new Map<string, { at: number; utility: Utility }>();
+
   async utility(utilityId: UtilityId, db: Db | Trx = this.db): Promise<Utility> {
+    const hit = this.utilities.get(utilityId);
+    if (hit && Date.now() - hit.at < 60_000) return hit.utility;
     const u = await db
       .selectFrom('utilities')
       .select(['id', 'code', 'name', 'currency', 'currency_exponent', 'timezone'])
       .where('id', '=', utilityId)
       .executeTakeFirst();
     if (!u) throw new AppError('not_found', `utility ${utilityId} is unknown`);
-    return {
+    const utility: Utility = {
       id: u.id,
       code: u.code,
       name: u.name,
@@ -189,6 +194,8 @@ export class VendingService {
       exponent: u.currency_exponent,
       timezone: u.timezone,
     };
+    this.utilities.set(utilityId, { at: Date.now(), utility });
+    return utility;
   }
 
   async utilityByCode(code: string): Promise<Utility> {
@@ -253,12 +260,19 @@ export class VendingService {
   }
 
   /** The tariff in force for an account's meter: subsidised variant when eligible, latest effective version. */
-  async tariffFor(db: Db | Trx, meter: Meter, at: Date): Promise<Tariff> {
-    const account = await db
-      .selectFrom('accounts')
-      .select(['tariff_code', 'subsidy_eligible'])
-      .where('id', '=', meter.account_id!)
-      .executeTakeFirstOrThrow();
+  async tariffFor(
+    db: Db | Trx,
+    meter: Meter,
+    at: Date,
+    known?: { tariff_code: string | null; subsidy_eligible: boolean },
+  ): Promise<Tariff> {
+    const account =
+      known ??
+      (await db
+        .selectFrom('accounts')
+        .select(['tariff_code', 'subsidy_eligible'])
+        .where('id', '=', meter.account_id!)
+        .executeTakeFirstOrThrow());
     let q = db
       .selectFrom('tariffs')
       .selectAll()
@@ -304,11 +318,11 @@ export class VendingService {
     const accountId = meter.account_id!;
     const account = await db
       .selectFrom('accounts')
-      .select(['status', 'debt_minor'])
+      .select(['status', 'debt_minor', 'tariff_code', 'subsidy_eligible'])
       .where('id', '=', accountId)
       .executeTakeFirstOrThrow();
     if (account.status !== 'active') throw new AppError('meter_not_vendable', `account is ${account.status}`);
-    const tariff = await this.tariffFor(db, meter, at);
+    const tariff = await this.tariffFor(db, meter, at, account);
     const from = monthStart(at, utility.timezone);
     const position = await db
       .selectFrom('vends')
@@ -317,21 +331,22 @@ export class VendingService {
       .where('status', '=', 'completed')
       .where('created_at', '>=', from)
       .executeTakeFirstOrThrow();
-    const recovered = await db
-      .selectFrom('account_ledger')
-      .select(sql<bigint>`coalesce(-sum(amount_minor), 0)::bigint`.as('recovered'))
-      .where('account_id', '=', accountId)
-      .where('ref', '=', 'debt_recovery')
-      .executeTakeFirstOrThrow();
     const fixedKey = `fixed_charge:${monthKey(at, utility.timezone)}`;
-    const fixedPaid = await db
+    const sums = await db
       .selectFrom('account_ledger')
-      .select(sql<bigint>`coalesce(-sum(amount_minor), 0)::bigint`.as('paid'))
+      .select([
+        sql<bigint>`coalesce(sum(amount_minor), 0)::bigint`.as('balance'),
+        sql<bigint>`coalesce(-sum(amount_minor) filter (where ref = 'debt_recovery'), 0)::bigint`.as(
+          'recovered',
+        ),
+        sql<bigint>`coalesce(-sum(amount_minor) filter (where ref = ${fixedKey}), 0)::bigint`.as('fixedPaid'),
+      ])
       .where('account_id', '=', accountId)
-      .where('ref', '=', fixedKey)
       .executeTakeFirstOrThrow();
+    const recovered = { recovered: sums.recovered };
+    const fixedPaid = { paid: sums.fixedPaid };
     const fixedDue = BigInt(tariff.fixed_monthly_minor) - fixedPaid.paid;
-    const balance = meter.mode === 'token' ? await accountBalance(db, accountId) : 0n;
+    const balance = meter.mode === 'token' ? sums.balance : 0n;
     const debt = BigInt(account.debt_minor) - recovered.recovered;
     try {
       return quoteVend({
@@ -427,36 +442,28 @@ export class VendingService {
       .selectFrom('meters')
       .selectAll()
       .where('id', '=', meterId)
-      .forUpdate()
+      .forNoKeyUpdate()
       .executeTakeFirstOrThrow();
     const view = await this.viewOf(trx, meter);
     const utility = view.utility;
     // Step 2: quote against the account's position inside the transaction.
     const quote = await this.computeQuote(trx, meter, utility, req.amountMinor, at);
-    // Step 3: the channel: a vendor's float and credit limit must cover the sale.
+    // Step 3: the channel. The vendor's float is checked at the end, under its row lock, so the lock is held
+    // only for the last statements and the commit (many kiosks of one vendor sell at once).
     let commission = 0n;
     let vendorName: string | null = null;
+    let creditLimit = 0n;
     if (req.channel.kind === 'vendor') {
       const vendor = await trx
         .selectFrom('vendors')
         .select(['id', 'name', 'credit_limit_minor', 'commission_bp', 'active', 'utility_id'])
         .where('id', '=', req.channel.vendorId)
-        .forUpdate()
         .executeTakeFirst();
       if (!vendor?.active || vendor.utility_id !== req.utilityId)
         throw new AppError('forbidden', 'vendor is not active');
-      const float = await vendorFloat(trx, vendor.id);
-      if (float + BigInt(vendor.credit_limit_minor) < req.amountMinor) {
-        throw new AppError(
-          'insufficient_float',
-          `float ${float} plus credit limit ${vendor.credit_limit_minor} is short of ${req.amountMinor}`,
-          {
-            floatMinor: float.toString(),
-          },
-        );
-      }
       commission = (req.amountMinor * BigInt(vendor.commission_bp)) / 10_000n;
       vendorName = vendor.name;
+      creditLimit = BigInt(vendor.credit_limit_minor);
     }
     // Step 4: the token (token-mode meters only), with a TID above every earlier one of this meter.
     let sts: StsMeterParams | null = null;
@@ -546,26 +553,6 @@ export class VendingService {
         })),
       )
       .execute();
-    if (req.channel.kind === 'vendor') {
-      const rows = [
-        { kind: 'vend' as const, amount: -req.amountMinor, ref: `sale:${meter.serial}` },
-        ...(commission > 0n ? [{ kind: 'commission' as const, amount: commission, ref: 'commission' }] : []),
-      ];
-      await trx
-        .insertInto('vendor_ledger')
-        .values(
-          rows.map((r) => ({
-            utility_id: req.utilityId,
-            vendor_id: (req.channel as { vendorId: VendorId }).vendorId,
-            kiosk_id: (req.channel as { kioskId: KioskId | null }).kioskId,
-            kind: r.kind,
-            amount_minor: minorUnits(r.amount),
-            ref: r.ref,
-            vend_id: vend.id,
-          })),
-        )
-        .execute();
-    }
     if (token !== null && tid !== null) {
       await trx
         .insertInto('tokens')
@@ -604,6 +591,37 @@ export class VendingService {
         },
       })
       .execute();
+    if (req.channel.kind === 'vendor') {
+      const vendorId = req.channel.vendorId;
+      // NO KEY UPDATE: the vend rows of this transaction hold KEY SHARE on the vendor through their foreign keys.
+      await trx.selectFrom('vendors').select('id').where('id', '=', vendorId).forNoKeyUpdate().execute();
+      const float = await vendorFloat(trx, vendorId);
+      if (float + creditLimit < req.amountMinor) {
+        throw new AppError(
+          'insufficient_float',
+          `float ${float} plus credit limit ${creditLimit} is short of ${req.amountMinor}`,
+          { floatMinor: float.toString() },
+        );
+      }
+      const rows = [
+        { kind: 'vend' as const, amount: -req.amountMinor, ref: `sale:${meter.serial}` },
+        ...(commission > 0n ? [{ kind: 'commission' as const, amount: commission, ref: 'commission' }] : []),
+      ];
+      await trx
+        .insertInto('vendor_ledger')
+        .values(
+          rows.map((r) => ({
+            utility_id: req.utilityId,
+            vendor_id: (req.channel as { vendorId: VendorId }).vendorId,
+            kiosk_id: (req.channel as { kioskId: KioskId | null }).kioskId,
+            kind: r.kind,
+            amount_minor: minorUnits(r.amount),
+            ref: r.ref,
+            vend_id: vend.id,
+          })),
+        )
+        .execute();
+    }
     return { vendId: vend.id, replayed: false, token, receipt };
   }
 
