@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { app, type RoutePlugin } from './api/app.ts';
 import { auth } from './api/auth.ts';
+import { adminRoutes } from './api/routes/admin.ts';
 import { paymentRoutes } from './api/routes/payments.ts';
 import { sessionRoutes } from './api/routes/sessions.ts';
 import { vendingRoutes } from './api/routes/vending.ts';
@@ -81,6 +82,13 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
           vending: core.vending,
           returnUrl: `${base}/topup`,
           publicRateLimit: config.publicRateLimit,
+        }),
+      (f) =>
+        adminRoutes(f, {
+          db: core.store.db,
+          keys: core.keys,
+          vending: core.vending,
+          ...(opts.now ? { now: opts.now } : {}),
         }),
       ...(opts.routes ?? []),
     ],

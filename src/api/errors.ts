@@ -21,6 +21,7 @@ export const ERROR_CATALOGUE = Object.freeze({
   meter_not_vendable: { status: 422, title: 'This meter cannot be sold credit now' },
   token_not_reversible: { status: 422, title: 'This token can no longer be reversed' },
   transfer_not_allowed: { status: 422, title: 'This account transfer is not allowed' },
+  subsidy_not_allowed: { status: 422, title: 'This account cannot be subsidy-eligible' },
   payment_signature_invalid: { status: 400, title: 'The payment event signature is not valid' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   rate_limited: { status: 429, title: 'Too many requests; slow down' },
