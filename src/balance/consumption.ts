@@ -1,0 +1,180 @@
+/**
+ * Consumption arithmetic for central-mode meters, pure and in integers:
+ *
+ * - {@link registerStep}: the units used between two cumulative register values, with a register that rolls
+ *   over at its modulus and a meter whose register was reset;
+ * - {@link splitByMonth}: an interval's units shared between the local calendar months it spans (a long
+ *   gap in readings across a month end), in proportion to time;
+ * - {@link monthToDateCost} and {@link consumptionCharge}: the money of the units consumed, priced through
+ *   the tariff's blocks at the month-to-date position;
+ * - {@link usePerDay} and {@link daysOfCreditLeft}: recent use and how long the credit lasts at that pace.
+ *
+ * Pricing is exact until one rounding: the cost of the month's units so far is `Σ units × price /
+ * price_per_units` rounded half up, and a charge is the difference of two such costs. The charges of a
+ * month therefore always add up to the rounded cost of its total, however the readings were batched.
+ */
+import { mulDivRound } from '../money.ts';
+import { instantOfLocal, localTime } from './calendar.ts';
+
+/** One tariff block as stored (`tariffs.blocks`): prices per `pricePerUnits` base units (Wh or litres). */
+export interface PriceBlock {
+  /** Month-to-date upper bound of the block in base units; `null` for the last, open block. */
+  readonly upToUnits: number | bigint | null;
+  readonly priceMinorPerUnit: number | bigint;
+}
+
+export interface ConsumptionTariff {
+  readonly blocks: readonly PriceBlock[];
+  /** Block prices are per this many base units (1000 = per kWh or per m³). */
+  readonly pricePerUnits: number | bigint;
+}
+
+export class ConsumptionError extends Error {
+  override readonly name = 'ConsumptionError';
+  constructor(
+    readonly code: 'invalid_tariff' | 'invalid_input',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What happened to a cumulative register between two readings. */
+export type RegisterStepKind = 'advance' | 'unchanged' | 'rollover' | 'reset';
+
+export interface RegisterStep {
+  readonly kind: RegisterStepKind;
+  /** Units consumed between the two readings (never negative). */
+  readonly units: bigint;
+}
+
+/**
+ * Units consumed from `previous` to `next` of a cumulative register.
+ *
+ * A register that went down either rolled over (it counts modulo `modulus`, and the wrapped distance is
+ * small: at most a tenth of the modulus) or was reset (meter replaced or cleared): then it counts again
+ * from zero, so `next` is what was used since the reset; what was used between `previous` and the reset is
+ * unknown and is not charged.
+ */
+export function registerStep(previous: bigint, next: bigint, modulus?: bigint): RegisterStep {
+  if (previous < 0n || next < 0n) throw new ConsumptionError('invalid_input', 'registers cannot be negative');
+  if (next === previous) return { kind: 'unchanged', units: 0n };
+  if (next > previous) return { kind: 'advance', units: next - previous };
+  if (modulus !== undefined && modulus > 0n && previous < modulus && next < modulus) {
+    const wrapped = modulus - previous + next;
+    if (wrapped * 10n <= modulus) return { kind: 'rollover', units: wrapped };
+  }
+  return { kind: 'reset', units: next };
+}
+
+/** "YYYY-MM" of an instant in a zone. */
+export function monthKeyOf(at: Date, timeZone: string): string {
+  const l = localTime(at, timeZone);
+  return `${l.year}-${String(l.month).padStart(2, '0')}`;
+}
+
+/** The start of the local month after the one containing `at`. */
+function nextMonthStart(at: Date, timeZone: string): Date {
+  const l = localTime(at, timeZone);
+  const year = l.month === 12 ? l.year + 1 : l.year;
+  const month = l.month === 12 ? 1 : l.month + 1;
+  return instantOfLocal(year, month, 1, 0, timeZone);
+}
+
+export interface MonthShare {
+  /** "YYYY-MM" in the utility's zone. */
+  readonly month: string;
+  readonly units: bigint;
+}
+
+/**
+ * Shares `units` used over (from, to] between the local months the interval touches, in proportion to the
+ * time spent in each; the rounding remainder goes to the last month. One month gives one share.
+ */
+export function splitByMonth(from: Date, to: Date, units: bigint, timeZone: string): MonthShare[] {
+  const lastMonth = monthKeyOf(to, timeZone);
+  if (to <= from || monthKeyOf(from, timeZone) === lastMonth) return [{ month: lastMonth, units }];
+  const total = BigInt(to.getTime() - from.getTime());
+  const shares: MonthShare[] = [];
+  let cursor = from;
+  let given = 0n;
+  while (monthKeyOf(cursor, timeZone) !== lastMonth) {
+    const end = nextMonthStart(cursor, timeZone);
+    const part = (units * BigInt(end.getTime() - cursor.getTime())) / total;
+    shares.push({ month: monthKeyOf(cursor, timeZone), units: part });
+    given += part;
+    cursor = end;
+  }
+  shares.push({ month: lastMonth, units: units - given });
+  return shares.filter((s, i) => s.units > 0n || i === shares.length - 1);
+}
+
+function checkTariff(tariff: ConsumptionTariff): void {
+  if (tariff.blocks.length === 0) throw new ConsumptionError('invalid_tariff', 'tariff has no blocks');
+  if (BigInt(tariff.pricePerUnits) <= 0n) {
+    throw new ConsumptionError('invalid_tariff', 'price_per_units must be positive');
+  }
+  if (tariff.blocks.at(-1)?.upToUnits !== null) {
+    throw new ConsumptionError('invalid_tariff', 'the last block must be open-ended');
+  }
+}
+
+/**
+ * The cost of the first `units` base units of a month through the blocks, rounded half up to a minor unit
+ * once, at the end.
+ */
+export function monthToDateCost(tariff: ConsumptionTariff, units: bigint): bigint {
+  checkTariff(tariff);
+  if (units < 0n) throw new ConsumptionError('invalid_input', 'units cannot be negative');
+  let scaled = 0n; // Σ units × price, in minor units × pricePerUnits
+  let floor = 0n;
+  for (const block of tariff.blocks) {
+    if (floor >= units) break;
+    const top = block.upToUnits === null ? units : BigInt(block.upToUnits);
+    const inBlock = (top < units ? top : units) - floor;
+    if (inBlock > 0n) scaled += inBlock * BigInt(block.priceMinorPerUnit);
+    if (top > floor) floor = top;
+  }
+  return mulDivRound(scaled, 1n, BigInt(tariff.pricePerUnits));
+}
+
+/** The charge for `units` consumed after `monthToDate` units of the same month. */
+export function consumptionCharge(tariff: ConsumptionTariff, monthToDate: bigint, units: bigint): bigint {
+  return monthToDateCost(tariff, monthToDate + units) - monthToDateCost(tariff, monthToDate);
+}
+
+/** A register value at an instant. */
+export interface RegisterSample {
+  readonly at: Date;
+  readonly value: bigint;
+}
+
+/** Shortest span of readings {@link usePerDay} trusts: an hour. */
+export const MIN_USE_SPAN_MS = 3_600_000;
+
+/**
+ * Units used per day over the samples (oldest first): the sum of their steps over the time they span, or
+ * `null` when they span less than {@link MIN_USE_SPAN_MS}. A reset counts the units since the reset.
+ */
+export function usePerDay(samples: readonly RegisterSample[], modulus?: bigint): number | null {
+  if (samples.length < 2) return null;
+  const first = samples[0]!;
+  const last = samples[samples.length - 1]!;
+  const span = last.at.getTime() - first.at.getTime();
+  if (span < MIN_USE_SPAN_MS) return null;
+  let units = 0n;
+  for (let i = 1; i < samples.length; i++) {
+    units += registerStep(samples[i - 1]!.value, samples[i]!.value, modulus).units;
+  }
+  return (Number(units) * 86_400_000) / span;
+}
+
+/**
+ * Days the credit lasts at `spendPerDay` (minor units a day): 0 when there is no credit, `null` when nothing
+ * is being spent (the credit lasts indefinitely, so no days-left alert can fire).
+ */
+export function daysOfCreditLeft(creditMinor: bigint, spendPerDay: number | null): number | null {
+  if (creditMinor <= 0n) return 0;
+  if (spendPerDay === null || !(spendPerDay > 0)) return null;
+  return Number(creditMinor) / spendPerDay;
+}
