@@ -213,6 +213,42 @@ describe('vending over HTTP', () => {
     expect(await accountBalance(server.core.store.db, seed.accountId)).toBeGreaterThanOrEqual(0n);
   });
 
+  it('reconciles the vendor per kiosk per day, as JSON and CSV, and only for its own vendor', async () => {
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    const q = `from=${day(-1)}&to=${day(1)}`;
+    const json = await call('GET', `/api/v1/vendors/${seed.vendorId}/reconciliation?${q}`, {
+      headers: { 'x-api-key': kioskKey },
+    });
+    expect(json.status).toBe(200);
+    const days = json.json().days as {
+      kiosk: string | null;
+      sales: number;
+      salesMinor: string;
+      commissionMinor: string;
+    }[];
+    const till = days.filter((d) => d.kiosk === 'Till 1');
+    // Two sales (2.000 and 5.000 JOD) and one reversal of the 5.000 sale, 1.5% commission on each sale.
+    expect(till.reduce((s, d) => s + d.sales, 0)).toBe(2);
+    expect(till.reduce((s, d) => s + BigInt(d.salesMinor), 0n)).toBe(7_000n);
+    expect(till.reduce((s, d) => s + BigInt(d.commissionMinor), 0n)).toBe(105n);
+    const csv = await call('GET', `/api/v1/vendors/${seed.vendorId}/reconciliation?${q}&format=csv`, {
+      headers: { authorization: `Bearer ${operatorToken}` },
+    });
+    expect(csv.type).toContain('text/csv');
+    expect(csv.text.split('\n')[0]).toBe(
+      'day,kiosk,sales_count,sales_amount,commission,float_topups,reversals,net_float',
+    );
+    expect(csv.text).toMatch(/,Till 1,2,7\.000,0\.105,/);
+    const other = await call(
+      'GET',
+      `/api/v1/vendors/00000000-0000-4000-8000-000000000000/reconciliation?${q}`,
+      {
+        headers: { 'x-api-key': kioskKey },
+      },
+    );
+    expect(other.status).toBe(404);
+  });
+
   it('never shows a vending key in an API answer or a log line', () => {
     const key = VENDING_KEY_HEX;
     expect(bodies.length).toBeGreaterThan(5);
