@@ -3,17 +3,14 @@
  * accounts and the transfer to an heir, meters and vending keys, tariffs, vendors and kiosks, the audit log.
  * Each role signs in with a real session; kiosks use the API key the API hands out once.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE } from '../../src/api/errors.ts';
-import { loadConfig } from '../../src/config.ts';
 import { hashSecret } from '../../src/security/secrets.ts';
-import { type RunningServer, startServer } from '../../src/server.ts';
+import type { RunningServer } from '../../src/server.ts';
 import { minorUnits, type Role } from '../../src/store/schema.ts';
 import type { Seed } from '../support/db.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
 import { seedVending, tariff, VENDING_KEY_HEX } from '../support/vending-fixture.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: answers are JSON read field by field and checked by expect.
@@ -24,10 +21,10 @@ const UPLOADED_KEY_HEX = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
 
 describe('operator API over HTTP', () => {
   let server: RunningServer;
-  let dir: string;
+  let test: TestServer;
   let seed: Seed;
   const tokens: Partial<Record<Role, string>> = {};
-  const logs: string[] = [];
+  let logs: string[] = [];
   const bodies: string[] = [];
 
   async function call(
@@ -56,19 +53,9 @@ describe('operator API over HTTP', () => {
   }
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'rasid-admin-api-'));
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        logs.push(String(chunk));
-        done();
-      },
-    });
-    server = await startServer(
-      loadConfig({ PORT: '0', LOG_LEVEL: 'debug', NODE_ENV: 'test', DATA_DIR: dir }),
-      {
-        logDestination: sink,
-      },
-    );
+    test = await startTestServer('admin-api');
+    server = test.server;
+    logs = test.logs;
     const db = server.core.store.db;
     seed = await seedVending(db, server.core.keys, 'jo');
     // The subsidised variant the seeded (eligible) account buys at; no debt, so quotes show the blocks plainly.
@@ -101,8 +88,7 @@ describe('operator API over HTTP', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await server?.close();
-    await rm(dir, { recursive: true, force: true });
+    await test?.close();
   });
 
   describe('customers and premises', () => {

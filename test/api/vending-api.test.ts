@@ -2,27 +2,23 @@
  * Vending and online top-up through the real HTTP API of a started Rasid (embedded PGlite on disk, the real
  * Stripe SDK against the local Stripe-compatible server, webhook signatures made with the SDK's own helper).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeToken, deriveDecoderKey, meterPanFromParts, StsKey } from '../../protocols/sts/index.ts';
 import { newSecret, secretDigest } from '../../src/api/auth.ts';
-import { loadConfig } from '../../src/config.ts';
 import { hashSecret } from '../../src/security/secrets.ts';
-import { type RunningServer, startServer } from '../../src/server.ts';
+import type { RunningServer } from '../../src/server.ts';
 import { accountBalance } from '../../src/store/ledger.ts';
 import type { Seed } from '../support/db.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
 import { seedVending, VENDING_KEY_HEX } from '../support/vending-fixture.ts';
 
 describe('vending over HTTP', () => {
   let server: RunningServer;
-  let dir: string;
+  let test: TestServer;
   let seed: Seed;
   let kioskKey: string;
   let operatorToken: string;
-  const logs: string[] = [];
+  let logs: string[] = [];
   const bodies: string[] = [];
   const decoderKey = deriveDecoderKey(StsKey.fromHex(VENDING_KEY_HEX), {
     pan: meterPanFromParts('600727', '01234567890'),
@@ -56,19 +52,9 @@ describe('vending over HTTP', () => {
   }
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'rasid-api-'));
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        logs.push(String(chunk));
-        done();
-      },
-    });
-    server = await startServer(
-      loadConfig({ PORT: '0', LOG_LEVEL: 'debug', NODE_ENV: 'test', DATA_DIR: dir }),
-      {
-        logDestination: sink,
-      },
-    );
+    test = await startTestServer('api');
+    server = test.server;
+    logs = test.logs;
     const db = server.core.store.db;
     seed = await seedVending(db, server.core.keys, 'jo');
     kioskKey = newSecret('rks_');
@@ -94,8 +80,7 @@ describe('vending over HTTP', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await server?.close();
-    await rm(dir, { recursive: true, force: true });
+    await test?.close();
   });
 
   it('finds a meter for a top-up with the holder’s name masked, and quotes every line', async () => {

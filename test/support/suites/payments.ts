@@ -5,6 +5,7 @@ import { StripeProvider } from '../../../src/payments/stripe.ts';
 import { LocalStripe } from '../../../src/payments/stripe-local.ts';
 import type { Store } from '../../../src/store/db.ts';
 import { accountBalance } from '../../../src/store/ledger.ts';
+import type { UtilityId } from '../../../src/store/schema.ts';
 import type { DbTest } from '../db.ts';
 import { vendingWorld } from '../vending-fixture.ts';
 
@@ -14,6 +15,16 @@ const SECRET = 'whsec_rasid_scenarios';
  * Online top-up scenarios (issue 3) on both databases: the real Stripe SDK against the local Stripe-compatible
  * server, events signed with the SDK's test-header helper and verified with constructEvent.
  */
+/** A 4.000 JOD online top-up of the world's meter. */
+function checkout(payments: PaymentService, w: { utilityId: UtilityId }) {
+  return payments.startCheckout({
+    utilityId: w.utilityId,
+    meter: 'jo-M-0001',
+    amountMinor: 4_000n,
+    returnUrl: 'http://127.0.0.1/topup',
+  });
+}
+
 export function paymentSuites(dbTest: DbTest): void {
   describe('online payments', () => {
     async function setup(store: Store) {
@@ -31,12 +42,7 @@ export function paymentSuites(dbTest: DbTest): void {
     dbTest('a replayed webhook gives one token; the checkout result shows it', async ({ store }) => {
       const { w, stripe, payments } = await setup(store);
       try {
-        const started = await payments.startCheckout({
-          utilityId: w.utilityId,
-          meter: 'jo-M-0001',
-          amountMinor: 4_000n,
-          returnUrl: 'http://127.0.0.1/topup',
-        });
+        const started = await checkout(payments, w);
         expect(await payments.checkoutResult(started.sessionId)).toMatchObject({
           status: 'pending',
           token: null,
@@ -65,12 +71,7 @@ export function paymentSuites(dbTest: DbTest): void {
     dbTest('a webhook with a bad signature is refused and nothing changes', async ({ store }) => {
       const { w, stripe, payments } = await setup(store);
       try {
-        const started = await payments.startCheckout({
-          utilityId: w.utilityId,
-          meter: 'jo-M-0001',
-          amountMinor: 4_000n,
-          returnUrl: 'http://127.0.0.1/topup',
-        });
+        const started = await checkout(payments, w);
         const forged = new LocalStripe({ webhookSecret: 'whsec_someone_else' });
         const session = stripe.session(started.sessionId)!;
         const signed = forged.signEvent('checkout.session.completed', {
@@ -102,12 +103,7 @@ export function paymentSuites(dbTest: DbTest): void {
     dbTest('refunds and disputes are recorded against the payment with audit rows', async ({ store }) => {
       const { w, stripe, payments } = await setup(store);
       try {
-        const started = await payments.startCheckout({
-          utilityId: w.utilityId,
-          meter: 'jo-M-0001',
-          amountMinor: 4_000n,
-          returnUrl: 'http://127.0.0.1/topup',
-        });
+        const started = await checkout(payments, w);
         const paid = stripe.completeSession(started.sessionId);
         await payments.handleWebhook(paid.body, { 'stripe-signature': paid.signature });
         const intent = stripe.session(started.sessionId)!.payment_intent!;
