@@ -104,18 +104,29 @@ export function maskName(name: string): string {
     .join(' ');
 }
 
+/** Building an Intl formatter costs far more than using one: one per time zone, kept. */
+const wallClockFormats = new Map<string, Intl.DateTimeFormat>();
+function wallClock(timeZone: string): Intl.DateTimeFormat {
+  let f = wallClockFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    wallClockFormats.set(timeZone, f);
+  }
+  return f;
+}
+
 /** Start of the calendar month containing `at`, in the utility's time zone, as an instant. */
 export function monthStart(at: Date, timeZone: string): Date {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(at);
+  const parts = wallClock(timeZone).formatToParts(at);
   const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
   // Local wall time of `at` as if it were UTC, minus the same for the month start, gives the elapsed time.
   const localAsUtc = Date.UTC(
