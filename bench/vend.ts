@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- vend [--seconds S] [--rounds N] [--connections C] [--meters M] [--skip-pglite]`: vends
+ * `npm run bench -- vend [--seconds S] [--rounds N] [--connections C] [--meters M] [--vendors V] [--skip-pglite]`: vends
  * per second through the HTTP API (POST /api/v1/vends: kiosk API key, validation, Idempotency-Key, tariff
  * quote, STS token, one durable transaction) on PostgreSQL and on embedded PGlite, beside a bare Fastify
  * route measured in the same run (../shared/BENCHMARKS.md P8/P9).
@@ -82,7 +82,7 @@ async function load(opts: {
   url: string;
   seconds: number;
   connections: number;
-  vend?: { kioskKey: string; meters: readonly string[]; prefix: string };
+  vend?: { kioskKeys: readonly string[]; meters: readonly string[]; prefix: string };
 }): Promise<Run> {
   let n = 0;
   const v = opts.vend;
@@ -103,7 +103,7 @@ async function load(opts: {
                   headers: {
                     ...req.headers,
                     'content-type': 'application/json',
-                    'x-api-key': v.kioskKey,
+                    'x-api-key': v.kioskKeys[i % v.kioskKeys.length]!,
                     'idempotency-key': `bench-${v.prefix}-${String(i).padStart(8, '0')}`,
                   },
                   body: `{"meter":"${v.meters[i % v.meters.length]}","amountMinor":${1000 + (i % 500)}}`,
@@ -130,6 +130,7 @@ export async function run(args: readonly string[]): Promise<void> {
   const rounds = option(args, '--rounds', 3);
   const connections = option(args, '--connections', 100);
   const meterCount = option(args, '--meters', 1000);
+  const vendorCount = option(args, '--vendors', 50);
   const skipPglite = args.includes('--skip-pglite');
   const pgUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -151,7 +152,12 @@ export async function run(args: readonly string[]): Promise<void> {
     const pgDir = await mkdtemp(join(tmpdir(), 'rasid-bench-pg-'));
     dirs.push(pgDir);
     out('  seeding PostgreSQL ...');
-    const pgWorld = await seedWorld({ postgresUrl: pgUrl, dataDir: pgDir, meters: meterCount });
+    const pgWorld = await seedWorld({
+      postgresUrl: pgUrl,
+      dataDir: pgDir,
+      meters: meterCount,
+      vendors: vendorCount,
+    });
     worlds.push(pgWorld);
     const pgServer = await startRasid({ ...pgWorld.env, DB_POOL_SIZE: '16', PUBLIC_RATE_LIMIT: '1000000' });
     servers.push(pgServer);
@@ -161,7 +167,7 @@ export async function run(args: readonly string[]): Promise<void> {
       const liteDir = await mkdtemp(join(tmpdir(), 'rasid-bench-lite-'));
       dirs.push(liteDir);
       out('  seeding PGlite ...');
-      liteWorld = await seedWorld({ dataDir: liteDir, meters: meterCount });
+      liteWorld = await seedWorld({ dataDir: liteDir, meters: meterCount, vendors: vendorCount });
       worlds.push(liteWorld);
       liteServer = await startRasid({ ...liteWorld.env, PUBLIC_RATE_LIMIT: '1000000' });
       servers.push(liteServer);
@@ -189,14 +195,14 @@ export async function run(args: readonly string[]): Promise<void> {
       url: pgServer.url,
       seconds: 2,
       connections,
-      vend: { kioskKey: pgWorld.kioskKey, meters: pgWorld.meters, prefix: 'warm' },
+      vend: { kioskKeys: pgWorld.kioskKeys, meters: pgWorld.meters, prefix: 'warm' },
     });
     if (liteServer && liteWorld) {
       await load({
         url: liteServer.url,
         seconds: 2,
         connections,
-        vend: { kioskKey: liteWorld.kioskKey, meters: liteWorld.meters, prefix: 'warm' },
+        vend: { kioskKeys: liteWorld.kioskKeys, meters: liteWorld.meters, prefix: 'warm' },
       });
     }
     const A: Run[] = [];
@@ -209,7 +215,7 @@ export async function run(args: readonly string[]): Promise<void> {
           url: pgServer.url,
           seconds,
           connections,
-          vend: { kioskKey: pgWorld.kioskKey, meters: pgWorld.meters, prefix: `r${r}` },
+          vend: { kioskKeys: pgWorld.kioskKeys, meters: pgWorld.meters, prefix: `r${r}` },
         }),
       );
       if (liteServer && liteWorld) {
@@ -218,7 +224,7 @@ export async function run(args: readonly string[]): Promise<void> {
             url: liteServer.url,
             seconds,
             connections,
-            vend: { kioskKey: liteWorld.kioskKey, meters: liteWorld.meters, prefix: `r${r}` },
+            vend: { kioskKeys: liteWorld.kioskKeys, meters: liteWorld.meters, prefix: `r${r}` },
           }),
         );
       }

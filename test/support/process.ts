@@ -30,6 +30,8 @@ export async function freePort(): Promise<number> {
 export interface SeededWorld {
   readonly env: Record<string, string>;
   readonly kioskKey: string;
+  /** One API key per vendor when `vendors` > 1 (the first is `kioskKey`'s vendor). */
+  readonly kioskKeys: readonly string[];
   readonly meters: readonly string[];
   /** Drops the PostgreSQL database (no-op for PGlite). */
   drop(): Promise<void>;
@@ -40,6 +42,8 @@ export async function seedWorld(opts: {
   postgresUrl?: string;
   dataDir: string;
   meters?: number;
+  /** Vendors, each with one kiosk and the same float (default 1). */
+  vendors?: number;
   floatMinor?: bigint;
 }): Promise<SeededWorld> {
   const masterKey = randomBytes(32);
@@ -62,6 +66,7 @@ export async function seedWorld(opts: {
   });
   const meters: string[] = [];
   const kioskKey = newSecret('rks_');
+  const kioskKeys = [kioskKey];
   try {
     const migrated = await migrateToLatest(store.db);
     if (migrated.error !== undefined) throw migrated.error;
@@ -86,6 +91,34 @@ export async function seedWorld(opts: {
         ref: 'bench float',
       })
       .execute();
+    for (let v = 1; v < (opts.vendors ?? 1); v++) {
+      const vendor = await store.db
+        .insertInto('vendors')
+        .values({ utility_id: seed.utilityId, name: `Vendor ${v + 1}`, commission_bp: 150 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const key = newSecret('rks_');
+      kioskKeys.push(key);
+      await store.db
+        .insertInto('kiosks')
+        .values({
+          utility_id: seed.utilityId,
+          vendor_id: vendor.id,
+          name: 'Till 1',
+          api_key_hash: secretDigest(key),
+        })
+        .execute();
+      await store.db
+        .insertInto('vendor_ledger')
+        .values({
+          utility_id: seed.utilityId,
+          vendor_id: vendor.id,
+          kind: 'float_topup',
+          amount_minor: minorUnits(opts.floatMinor ?? 10_000_000_000n),
+          ref: 'bench float',
+        })
+        .execute();
+    }
     meters.push('jo-M-0001');
     const template = await store.db
       .selectFrom('meters')
@@ -135,6 +168,7 @@ export async function seedWorld(opts: {
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     },
     kioskKey,
+    kioskKeys,
     meters,
     async drop() {
       if (admin) {
