@@ -1,14 +1,33 @@
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import { EXIT, UsageError } from './errors.ts';
-import { registerGatewayCommand } from './gateway.ts';
 import { registerMigrateCommand } from './migrate.ts';
-import { registerSimCommand } from './sim.ts';
 import { registerStartCommand } from './start.ts';
 import { registerTokenCommand } from './token.ts';
 
+/**
+ * Subcommands whose modules pull in heavy dependencies (MQTT, Modbus, DLMS): loaded only when called, so the
+ * token tools start fast. Their one-line descriptions are listed here for `rasid --help`.
+ */
+const ON_DEMAND: readonly {
+  readonly name: string;
+  readonly description: string;
+  readonly load: () => Promise<(program: Command) => void>;
+}[] = [
+  {
+    name: 'sim',
+    description: 'simulated prepaid meters (MQTT or Modbus TCP) for technicians, demos and load tests',
+    load: async () => (await import('./sim.ts')).registerSimCommand,
+  },
+  {
+    name: 'gateway',
+    description: 'bridge Modbus TCP and DLMS/COSEM meters to Rasid over MQTT (see docs/gateway.md)',
+    load: async () => (await import('./gateway.ts')).registerGatewayCommand,
+  },
+];
+
 /** Builds the `rasid` command tree. Every subcommand registers itself from its own module. */
-export function buildProgram(): Command {
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('rasid')
     .description('Rasid: prepaid smart-meter management for electricity and water utilities')
     .version('0.1.0')
@@ -18,8 +37,13 @@ export function buildProgram(): Command {
   registerStartCommand(program);
   registerMigrateCommand(program);
   registerTokenCommand(program);
-  registerSimCommand(program);
-  registerGatewayCommand(program);
+  const words = argv.filter((a) => !a.startsWith('-'));
+  // `rasid help sim` is `rasid sim --help`: load the command it asks about.
+  const called = words[0] === 'help' ? words[1] : words[0];
+  for (const cmd of ON_DEMAND) {
+    if (cmd.name === called) (await cmd.load())(program);
+    else program.command(cmd.name).description(cmd.description);
+  }
   return program;
 }
 
@@ -31,7 +55,7 @@ function exitOverrideAll(cmd: Command): void {
 
 /** Runs the CLI with `argv` (without `node` and the script path) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   exitOverrideAll(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
