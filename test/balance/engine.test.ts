@@ -4,10 +4,10 @@
  * Amman is UTC+3; the tariff is 100 fils per kWh.
  */
 import { describe, expect } from 'vitest';
-import { dbTestFor } from '../support/db.ts';
+import { dbTestFor, SUITE_DIALECT } from '../support/db.ts';
 import { assert, makeWorld, type World } from './world.ts';
 
-const dbTest = dbTestFor('pglite');
+const dbTest = dbTestFor(SUITE_DIALECT);
 
 async function cursor(w: World): Promise<Record<string, unknown>> {
   const row = await w.db

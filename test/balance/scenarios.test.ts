@@ -6,10 +6,10 @@
  * (22:00-07:00) ends at 04:00Z. The tariff is 100 fils per kWh; credit is in fils (JOD, exponent 3).
  */
 import { describe, expect } from 'vitest';
-import { dbTestFor } from '../support/db.ts';
+import { dbTestFor, SUITE_DIALECT } from '../support/db.ts';
 import { ackLatest, assert, makeWorld, type Validator, type World, type WorldOptions } from './world.ts';
 
-const dbTest = dbTestFor('pglite');
+const dbTest = dbTestFor(SUITE_DIALECT);
 
 interface Step {
   readonly name: string;

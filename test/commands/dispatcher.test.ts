@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelay, CommandError } from '../../src/commands/dispatcher.ts';
 import type { CommandId } from '../../src/store/schema.ts';
 import { makeWorld, type World } from '../balance/world.ts';
-import { dbTestFor } from '../support/db.ts';
+import { dbTestFor, SUITE_DIALECT } from '../support/db.ts';
 
-const dbTest = dbTestFor('pglite');
+const dbTest = dbTestFor(SUITE_DIALECT);
 
 async function row(w: World, id: CommandId) {
   return w.db.selectFrom('commands').selectAll().where('id', '=', id).executeTakeFirstOrThrow();

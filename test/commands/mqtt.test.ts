@@ -19,9 +19,9 @@ import { attachCommandMqtt } from '../../src/commands/mqtt.ts';
 import { MqttCommandTransport } from '../../src/commands/transport.ts';
 import type { MeterId } from '../../src/store/schema.ts';
 import { makeWorld } from '../balance/world.ts';
-import { dbTestFor } from '../support/db.ts';
+import { dbTestFor, SUITE_DIALECT } from '../support/db.ts';
 
-const dbTest = dbTestFor('pglite');
+const dbTest = dbTestFor(SUITE_DIALECT);
 
 dbTest(
   'a command reaches the meter at QoS 1 on down/cmd; its ack and its online status come back',

@@ -17,9 +17,9 @@ import {
 import { enqueueNotification, OutboxWorker } from '../../src/notify/outbox.ts';
 import { TemplateError } from '../../src/notify/templates.ts';
 import { verifyWebhook } from '../../src/notify/webhook-signature.ts';
-import { dbTestFor, seedBasics } from '../support/db.ts';
+import { dbTestFor, SUITE_DIALECT, seedBasics } from '../support/db.ts';
 
-const dbTest = dbTestFor('pglite');
+const dbTest = dbTestFor(SUITE_DIALECT);
 
 const LOW_CREDIT = {
   customerName: 'Huda',

@@ -33,6 +33,13 @@ import {
 
 export type TestDialect = Store['dialect'];
 
+/**
+ * The dialect of suites written for one database: PGlite in `npm test`; the services config runs the same
+ * files again with RASID_TEST_DIALECT=postgres.
+ */
+export const SUITE_DIALECT: TestDialect =
+  process.env.RASID_TEST_DIALECT === 'postgres' ? 'postgres' : 'pglite';
+
 /** PostgreSQL server for the `test/pg` suites; its database is only used to create and drop others. */
 export const TEST_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
