@@ -65,7 +65,7 @@ export function problem(
   const entry = ERROR_CATALOGUE[code];
   return {
     ...extra,
-    type: `https://rasid.dev/problems/${code.replaceAll('_', '-')}`,
+    type: `urn:rasid:problem:${code.replaceAll('_', '-')}`,
     title: entry.title,
     status: entry.status,
     code,
