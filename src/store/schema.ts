@@ -119,7 +119,7 @@ export interface UtilitiesTable {
 }
 
 export interface NoDisconnectPeriodsTable {
-  id: Generated<string>;
+  id: Generated<bigint>;
   utility_id: Immutable<UtilityId>;
   kind: CalendarKind;
   starts_at: Date;
@@ -167,7 +167,7 @@ export interface AccountsTable {
 }
 
 export interface AccountHoldersTable {
-  id: Generated<string>;
+  id: Generated<bigint>;
   utility_id: Immutable<UtilityId>;
   account_id: Immutable<AccountId>;
   customer_id: Immutable<CustomerId>;
@@ -285,7 +285,7 @@ export interface TariffsTable {
 }
 
 export interface AccountLedgerTable {
-  id: Generated<string>;
+  id: Generated<bigint>;
   utility_id: Immutable<UtilityId>;
   account_id: Immutable<AccountId>;
   kind: Immutable<AccountLedgerKind>;
@@ -297,7 +297,7 @@ export interface AccountLedgerTable {
 }
 
 export interface VendorLedgerTable {
-  id: Generated<string>;
+  id: Generated<bigint>;
   utility_id: Immutable<UtilityId>;
   vendor_id: Immutable<VendorId>;
   kiosk_id: GeneratedImmutable<KioskId | null>;
@@ -335,7 +335,7 @@ export interface VendsTable {
 }
 
 export interface TokensTable {
-  id: Generated<string>;
+  id: Generated<bigint>;
   utility_id: Immutable<UtilityId>;
   meter_id: Immutable<MeterId>;
   /** STS token identifier: minutes since the base date; unique per meter. */
@@ -380,7 +380,7 @@ export interface PaymentEventsTable {
 }
 
 export interface AuditLogTable {
-  id: Generated<string>;
+  id: Generated<bigint>;
   utility_id: Immutable<UtilityId>;
   /** Who: `user:<id>`, `kiosk:<id>`, `system:<role>`. */
   actor: Immutable<string>;
@@ -426,7 +426,7 @@ export interface ReadingsRollupView {
 }
 
 export interface MeterEventsTable {
-  id: Generated<string>;
+  id: Generated<bigint>;
   utility_id: Immutable<UtilityId>;
   meter_id: Immutable<MeterId>;
   ts: Immutable<Date>;
@@ -456,7 +456,7 @@ export interface CommandsTable {
 }
 
 export interface NotificationsOutboxTable {
-  id: Generated<string>;
+  id: Generated<bigint>;
   utility_id: Immutable<UtilityId>;
   channel: Immutable<OutboxChannel>;
   recipient: Immutable<string>;
@@ -492,7 +492,7 @@ export interface SessionsTable {
 }
 
 export interface OneTimeCodesTable {
-  id: Generated<string>;
+  id: Generated<bigint>;
   utility_id: Immutable<UtilityId>;
   user_id: Immutable<UserId>;
   /** SHA-256 (hex) of the code with the user id. */
