@@ -1,5 +1,5 @@
 /** The gateway's configuration, its built-in profiles, its scheduling pieces and its CLI entry. */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -108,11 +108,15 @@ describe('loadConfig', () => {
 
   it('reads a JSON file and refuses one that is not JSON', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rasid-gw-'));
-    await writeFile(join(dir, 'ok.json'), JSON.stringify(base));
-    await writeFile(join(dir, 'bad.json'), '{ gatewayId: ');
-    expect((await loadConfigFile(join(dir, 'ok.json'), env)).gatewayId).toBe('gw-1');
-    await expect(loadConfigFile(join(dir, 'bad.json'), env)).rejects.toThrow(/is not JSON/);
-    await expect(loadConfigFile(join(dir, 'none.json'), env)).rejects.toThrow(/cannot read/);
+    try {
+      await writeFile(join(dir, 'ok.json'), JSON.stringify(base));
+      await writeFile(join(dir, 'bad.json'), '{ gatewayId: ');
+      expect((await loadConfigFile(join(dir, 'ok.json'), env)).gatewayId).toBe('gw-1');
+      await expect(loadConfigFile(join(dir, 'bad.json'), env)).rejects.toThrow(/is not JSON/);
+      await expect(loadConfigFile(join(dir, 'none.json'), env)).rejects.toThrow(/cannot read/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
