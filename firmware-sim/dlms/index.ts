@@ -2,3 +2,4 @@
 export * from './objects.ts';
 export * from './provider.ts';
 export * from './server.ts';
+export * from './sim-objects.ts';

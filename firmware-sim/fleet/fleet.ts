@@ -1,9 +1,20 @@
 /**
- * Running simulated meters: the protocol faces behind one small interface (so DLMS can be added as one
- * more entry), and a fleet of N meters in one process sharing one clock, one reading schedule and one set
- * of counters. The single-meter CLI uses the same pieces with N = 1.
+ * Running simulated meters: the protocol faces (MQTT, Modbus TCP, DLMS/COSEM) behind one small interface,
+ * and a fleet of N meters in one process sharing one clock, one reading schedule and one set of counters.
+ * The single-meter CLI uses the same pieces with N = 1.
+ *
+ * A Modbus or DLMS meter is a server: meter i (from 0) listens on its own port, `basePort + i`, as a meter
+ * with its own modem or Ethernet port would. {@link SimFleet.gatewayConfig} writes the matching gateway
+ * configuration.
  */
 
+import {
+  DlmsServer,
+  type SimDlmsSecrets,
+  type SimDlmsSecurity,
+  SimMeterObjects,
+  simAssociations,
+} from '../dlms/index.ts';
 import { type ModbusFaceStats, ModbusMeterServer } from '../modbus/index.ts';
 import {
   type Clock,
@@ -26,6 +37,7 @@ import { SharedSchedule } from './scheduler.ts';
 export interface FleetStats {
   readonly mqtt: FaceStats;
   readonly modbus: ModbusFaceStats;
+  readonly dlms: DlmsFaceStats;
   /** Faces that failed to start (refused connection, port in use). */
   startFailures: number;
   /** Scheduled readings skipped because the meter was offline. */
@@ -36,6 +48,7 @@ export function newFleetStats(): FleetStats {
   return {
     mqtt: newFaceStats(),
     modbus: { requests: 0, tokens: 0, errors: 0 },
+    dlms: { associations: 0, refused: 0, tokens: 0, errors: 0 },
     startFailures: 0,
     skipped: 0,
   };
@@ -58,18 +71,52 @@ export interface ModbusSettings {
   readonly unitId: number;
 }
 
+/** Counters of the DLMS faces of a fleet. */
+export interface DlmsFaceStats {
+  /** Associations accepted, and refused (wrong password, failed HLS pass 3, unknown client). */
+  associations: number;
+  refused: number;
+  /** Tokens entered through the token gateway. */
+  tokens: number;
+  /** Provider failures and socket errors. */
+  errors: number;
+}
+
+export interface DlmsSettings {
+  readonly host: string;
+  /** Meter i (from 0) listens on basePort + i; 0 picks free ports. */
+  readonly basePort: number;
+  /** HDLC (IEC 62056-46) or the TCP wrapper (IEC 62056-47). */
+  readonly framing: 'wrapper' | 'hdlc';
+  /** The association a gateway reads and commands through (the public client 16 is always there). */
+  readonly security: SimDlmsSecurity;
+  readonly secrets: SimDlmsSecrets;
+}
+
+/** The demo secrets of docs/dlms-session.md: LLS password, EK and AK. */
+export const DEMO_DLMS_SECRETS: SimDlmsSecrets = Object.freeze({
+  password: '12345678',
+  encryptionKey: Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'),
+  authenticationKey: Buffer.from('d0d1d2d3d4d5d6d7d8d9dadbdcdddedf', 'hex'),
+});
+
 /** What a protocol face needs from the host. */
 export interface FaceContext {
   readonly index: number;
   readonly stats: FleetStats;
   readonly broker?: BrokerSettings;
   readonly modbus?: ModbusSettings;
+  readonly dlms?: DlmsSettings;
+  /** Simulated seconds between two readings (DLMS: the load profile's capture period). */
+  readonly intervalS?: number;
 }
 
 /** A started face. */
 export interface RunningFace {
   /** Where it can be reached (a broker URL, host:port). */
   readonly endpoint: string;
+  /** A server face's TCP address, for a gateway's configuration. */
+  readonly listening?: { readonly host: string; readonly port: number };
   /** Settles when the face is first up (MQTT: the first CONNACK); rejects when it gave up. */
   readonly ready: Promise<void>;
   /** Called by the shared schedule once per reading interval. */
@@ -82,7 +129,7 @@ export interface ProtocolDriver {
   start(meter: SimMeter, ctx: FaceContext): Promise<RunningFace>;
 }
 
-/** The faces a simulated meter can show; `dlms` joins this table when its face is wired. */
+/** The faces a simulated meter can show. */
 export const SIM_PROTOCOLS = Object.freeze({
   mqtt: {
     description: "Rasid's MQTT contract, as an MQTT-native meter",
@@ -130,6 +177,7 @@ export const SIM_PROTOCOLS = Object.freeze({
       await server.start();
       return {
         endpoint: `${m.host}:${server.port}`,
+        listening: { host: m.host, port: server.port },
         ready: Promise.resolve(),
         // A Modbus meter is read when polled; keep its registers integrated meanwhile.
         onSchedule: () => meter.advance(),
@@ -137,8 +185,57 @@ export const SIM_PROTOCOLS = Object.freeze({
       };
     },
   },
+  dlms: {
+    description: 'a DLMS/COSEM server (wrapper or HDLC over TCP) with the prepaid objects',
+    async start(meter, ctx) {
+      const d = ctx.dlms ?? {
+        host: '127.0.0.1',
+        basePort: 0,
+        framing: 'wrapper',
+        security: 'none',
+        secrets: DEMO_DLMS_SECRETS,
+      };
+      const stats = ctx.stats.dlms;
+      const objects = new SimMeterObjects({
+        meter,
+        capturePeriodS: ctx.intervalS ?? 900,
+        onToken: () => {
+          stats.tokens++;
+        },
+      });
+      const server = new DlmsServer({
+        provider: objects,
+        transport: d.framing,
+        systemTitle: simSystemTitle(ctx.index),
+        associations: simAssociations(d.security, d.secrets),
+      });
+      server.on('association', () => {
+        stats.associations++;
+      });
+      server.on('association-refused', () => {
+        stats.refused++;
+      });
+      server.on('session-error', () => {
+        stats.errors++;
+      });
+      const address = await server.listen(d.basePort === 0 ? 0 : d.basePort + ctx.index, d.host);
+      return {
+        endpoint: `${d.host}:${address.port}`,
+        listening: { host: d.host, port: address.port },
+        ready: Promise.resolve(),
+        // A DLMS meter is read when polled; at each period it captures a load profile row.
+        onSchedule: () => objects.capture(),
+        stop: () => server.close(),
+      };
+    },
+  },
 } satisfies Readonly<Record<string, ProtocolDriver>>);
 export type SimProtocol = keyof typeof SIM_PROTOCOLS;
+
+/** Server system title of meter i (from 0): `RSD` and five digits, 8 bytes (Green Book §4.3.4). */
+export function simSystemTitle(index: number): Buffer {
+  return Buffer.from(`RSD${String((index + 1) % 100_000).padStart(5, '0')}`, 'latin1');
+}
 export const SIM_PROTOCOL_NAMES = Object.freeze(Object.keys(SIM_PROTOCOLS) as SimProtocol[]);
 
 /** What makes one meter, apart from its clock. */
@@ -207,6 +304,7 @@ export interface FleetOptions {
   readonly tamperRatePerDay?: number;
   readonly broker?: BrokerSettings;
   readonly modbus?: ModbusSettings;
+  readonly dlms?: DlmsSettings;
   readonly stateDir?: string;
   /** Faces started per real second (default 200): a ramp that spares the broker a connect storm. */
   readonly startRate?: number;
@@ -293,6 +391,8 @@ export class SimFleet {
           stats: this.stats,
           ...(o.broker ? { broker: o.broker } : {}),
           ...(o.modbus ? { modbus: o.modbus } : {}),
+          ...(o.dlms ? { dlms: o.dlms } : {}),
+          intervalS: o.intervalS,
         };
         starts.push(
           driver
@@ -318,10 +418,64 @@ export class SimFleet {
     const s = this.stats;
     const started = this.members.filter((m) => m.face).length;
     const clock = new Date(this.options.clock.now()).toISOString().slice(0, 19);
+    if (this.options.protocol === 'dlms') {
+      const d = s.dlms;
+      return `meters ${this.members.length} | listening ${started} | associations ${d.associations} | refused ${d.refused} | tokens ${d.tokens} | errors ${d.errors + s.startFailures} | sim ${clock}Z`;
+    }
     if (this.options.protocol === 'modbus') {
       return `meters ${this.members.length} | listening ${started} | requests ${s.modbus.requests} | tokens ${s.modbus.tokens} | errors ${s.modbus.errors + s.startFailures} | sim ${clock}Z`;
     }
     return `meters ${this.members.length} | connected ${s.mqtt.connected} | readings ${s.mqtt.readings} | commands ${s.mqtt.commands} | acks ${s.mqtt.acks} | errors ${s.mqtt.errors + s.startFailures} | sim ${clock}Z`;
+  }
+
+  /**
+   * The configuration of a `rasid gateway` that reads and commands every started meter of a Modbus or
+   * DLMS fleet (docs/gateway.md), as plain JSON. Secrets are written inline: they are the simulator's.
+   */
+  gatewayConfig(options: GatewayConfigOptions): SimGatewayConfig {
+    const o = this.options;
+    if (o.protocol === 'mqtt') throw new Error('an MQTT fleet speaks to the broker itself: no gateway');
+    const meters: SimGatewayMeter[] = [];
+    for (const member of this.members) {
+      const at = member.face?.listening;
+      if (!at) continue;
+      const meter = member.meter;
+      const connection = { type: 'tcp' as const, host: options.meterHost ?? at.host, port: at.port };
+      if (o.protocol === 'modbus') {
+        meters.push({
+          id: meter.serial,
+          protocol: 'modbus',
+          kind: meter.kind,
+          connection,
+          unitId: o.modbus?.unitId === 255 ? 1 : (o.modbus?.unitId ?? 1),
+        });
+        continue;
+      }
+      const d = o.dlms ?? { framing: 'wrapper', security: 'none', secrets: DEMO_DLMS_SECRETS };
+      meters.push({
+        id: meter.serial,
+        protocol: 'dlms',
+        kind: meter.kind,
+        connection,
+        transport:
+          d.framing === 'hdlc'
+            ? { framing: 'hdlc', serverLogical: 1 }
+            : { framing: 'wrapper', serverWPort: 1 },
+        security: dlmsSecurityJson(d.security, d.secrets),
+        creditField: meter.creditField,
+      });
+    }
+    return {
+      gatewayId: options.gatewayId,
+      utility: options.utility,
+      broker: {
+        url: options.brokerUrl,
+        ...(options.username !== undefined ? { username: options.username } : {}),
+        ...(options.password !== undefined ? { password: options.password } : {}),
+      },
+      polling: { intervalS: options.pollIntervalS },
+      meters,
+    };
   }
 
   /** Stops the schedule and every face; saves every state. */
@@ -332,4 +486,62 @@ export class SimFleet {
     for (const m of this.members) m.saver?.request();
     await Promise.all(this.members.map((m) => m.saver?.flush()));
   }
+}
+
+/** The gateway's side of {@link SimFleet.gatewayConfig}. */
+export interface GatewayConfigOptions {
+  readonly gatewayId: string;
+  readonly utility: string;
+  readonly brokerUrl: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Real seconds between two polls of a meter. */
+  readonly pollIntervalS: number;
+  /** The address the gateway reaches the meters at, when not the one they listen on (0.0.0.0). */
+  readonly meterHost?: string;
+}
+
+type SimGatewayConnection = { readonly type: 'tcp'; readonly host: string; readonly port: number };
+
+export type SimGatewayMeter =
+  | {
+      readonly id: string;
+      readonly protocol: 'modbus';
+      readonly kind: MeterKind;
+      readonly connection: SimGatewayConnection;
+      readonly unitId: number;
+    }
+  | {
+      readonly id: string;
+      readonly protocol: 'dlms';
+      readonly kind: MeterKind;
+      readonly connection: SimGatewayConnection;
+      readonly transport:
+        | { readonly framing: 'wrapper'; readonly serverWPort: number }
+        | { readonly framing: 'hdlc'; readonly serverLogical: number };
+      readonly security: Readonly<Record<string, string>>;
+      readonly creditField: string;
+    };
+
+/** A gateway configuration file (docs/gateway.md), as JSON. */
+export interface SimGatewayConfig {
+  readonly gatewayId: string;
+  readonly utility: string;
+  readonly broker: { readonly url: string; readonly username?: string; readonly password?: string };
+  readonly polling: { readonly intervalS: number };
+  readonly meters: readonly SimGatewayMeter[];
+}
+
+/** The gateway's (client's) system title in the configurations the simulator writes: `GSW00001`. */
+export const SIM_GATEWAY_SYSTEM_TITLE = '4753573030303031';
+
+function dlmsSecurityJson(security: SimDlmsSecurity, secrets: SimDlmsSecrets): Record<string, string> {
+  if (security === 'none') return { mechanism: 'none' };
+  if (security === 'lls') return { mechanism: 'lls', password: secrets.password };
+  return {
+    mechanism: 'hls-gmac',
+    authenticationKey: secrets.authenticationKey.toString('hex'),
+    encryptionKey: secrets.encryptionKey.toString('hex'),
+    systemTitle: SIM_GATEWAY_SYSTEM_TITLE,
+  };
 }

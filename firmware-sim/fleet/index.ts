@@ -1,18 +1,26 @@
 /** Running simulated meters: protocol faces behind one interface, a fleet, a shared schedule. */
 export {
   type BrokerSettings,
+  DEMO_DLMS_SECRETS,
+  type DlmsFaceStats,
+  type DlmsSettings,
   type FaceContext,
   type FleetOptions,
   type FleetStats,
+  type GatewayConfigOptions,
   type MeterSpec,
   type ModbusSettings,
   newFleetStats,
   openMeter,
   type ProtocolDriver,
   type RunningFace,
+  SIM_GATEWAY_SYSTEM_TITLE,
   SIM_PROTOCOL_NAMES,
   SIM_PROTOCOLS,
   SimFleet,
+  type SimGatewayConfig,
+  type SimGatewayMeter,
   type SimProtocol,
+  simSystemTitle,
 } from './fleet.ts';
 export { SharedSchedule, type SharedScheduleOptions } from './scheduler.ts';

@@ -4,13 +4,18 @@
  * - `sim meter` runs one meter with a face (`--protocol`) and a keypad prompt on stdin: type a 20-digit
  *   token and see it accepted or rejected with the reason and the new credit. Closing stdin or Ctrl-C
  *   stops the meter cleanly (offline status, state saved).
- * - `sim fleet` runs N meters in one process and keeps a one-line summary on stderr.
+ * - `sim fleet` runs N meters in one process and keeps a one-line summary on stderr. A Modbus or DLMS
+ *   fleet can write the configuration of a gateway that serves it (`--gateway-config`).
  *
  * The protocol list comes from `SIM_PROTOCOLS`, so a new face is one more entry there.
  */
+import { rename, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { SIM_DLMS_SECURITIES, type SimDlmsSecurity } from '../../firmware-sim/dlms/index.ts';
 import {
+  DEMO_DLMS_SECRETS,
+  type DlmsSettings,
   newFleetStats,
   openMeter,
   type RunningFace,
@@ -97,8 +102,20 @@ function meterOptions(cmd: Command): Command {
     .option('--broker <url>', 'mqtt: broker URL', 'mqtt://127.0.0.1:1883')
     .option('--utility <code>', 'mqtt: utility code in the topics', 'demo')
     .option('--password <secret>', 'mqtt: password (also from RASID_SIM_PASSWORD)')
-    .option('--host <ip>', 'modbus: address to listen on', '127.0.0.1')
+    .option('--host <ip>', 'modbus, dlms: address to listen on', '127.0.0.1')
     .option('--unit-id <n>', 'modbus: unit id answered', '1')
+    .option('--dlms-framing <f>', 'dlms: wrapper (IEC 62056-47) | hdlc (IEC 62056-46)', 'wrapper')
+    .option(
+      '--dlms-security <s>',
+      `dlms: the read-write association: ${SIM_DLMS_SECURITIES.join(' | ')} (public client 16 reads always)`,
+      'none',
+    )
+    .option(
+      '--dlms-password <text>',
+      'dlms: LLS password (default: the demo password of docs/dlms-session.md)',
+    )
+    .option('--dlms-ek <hex>', 'dlms: HLS-GMAC encryption key, 32 hex digits (default: the demo key)')
+    .option('--dlms-ak <hex>', 'dlms: HLS-GMAC authentication key, 32 hex digits (default: the demo key)')
     .option('--interval <s>', 'simulated seconds between readings', '900')
     .option('--speed <x>', 'simulated seconds per real second', '1')
     .option('--seed <n>', 'seed of the consumption curves', '1')
@@ -112,6 +129,7 @@ interface Common {
   mode: SupplyMode;
   creditUnit: CreditUnit | undefined;
   protocol: SimProtocol;
+  dlms: Omit<DlmsSettings, 'basePort'>;
   clock: ScaledClock;
   intervalS: number;
   seed: number;
@@ -152,6 +170,7 @@ function commonFlags(flags: Flags): Common {
   return {
     kind,
     phases,
+    dlms: dlmsFlags(flags),
     mode: oneOf(flags, 'mode', MODES, 'token'),
     creditUnit,
     protocol: oneOf(flags, 'protocol', SIM_PROTOCOL_NAMES, 'mqtt'),
@@ -168,11 +187,41 @@ function commonFlags(flags: Flags): Common {
   };
 }
 
+function dlmsFlags(flags: Flags): Omit<DlmsSettings, 'basePort'> {
+  const key = (name: 'dlmsEk' | 'dlmsAk', fallback: Buffer): Buffer => {
+    const v = str(flags, name);
+    if (v === undefined) return fallback;
+    if (!/^[0-9a-fA-F]{32}$/.test(v)) throw new UsageError(`--${kebab(name)}: expected 32 hex digits`);
+    return Buffer.from(v, 'hex');
+  };
+  const password = str(flags, 'dlmsPassword') ?? DEMO_DLMS_SECRETS.password;
+  if (password.length === 0 || password.length > 64) {
+    throw new UsageError('--dlms-password: expected 1 to 64 characters');
+  }
+  return {
+    host: str(flags, 'host') ?? '127.0.0.1',
+    framing: oneOf(flags, 'dlmsFraming', ['wrapper', 'hdlc'] as const, 'wrapper'),
+    security: oneOf<SimDlmsSecurity>(flags, 'dlmsSecurity', SIM_DLMS_SECURITIES, 'none'),
+    secrets: {
+      password,
+      encryptionKey: key('dlmsEk', DEMO_DLMS_SECRETS.encryptionKey),
+      authenticationKey: key('dlmsAk', DEMO_DLMS_SECRETS.authenticationKey),
+    },
+  };
+}
+
+/** The first port of a server face when none is given: 1502 for Modbus, 4059 (the wrapper's) for DLMS. */
+function defaultPort(protocol: SimProtocol): number {
+  return protocol === 'dlms' ? 4059 : 1502;
+}
+
 /** Registers `rasid sim` with its subcommands. */
 export function registerSimCommand(program: Command): void {
   const sim = program
     .command('sim')
-    .description('simulated prepaid meters (MQTT or Modbus TCP) for technicians, demos and load tests');
+    .description(
+      'simulated prepaid meters (MQTT, Modbus TCP or DLMS/COSEM) for technicians, demos and load tests',
+    );
 
   meterOptions(
     sim
@@ -182,7 +231,7 @@ export function registerSimCommand(program: Command): void {
       .option('--drn <digits>', 'decoder reference number, 11 digits (default: from the serial digits)')
       .option('--decoder-key <hex>', 'decoder key outright, instead of deriving it from the vending key')
       .option('--username <name>', 'mqtt: username (default: the serial)')
-      .option('--port <n>', 'modbus: TCP port (0 picks a free one)', '1502')
+      .option('--port <n>', 'modbus, dlms: TCP port (0 picks a free one; default 1502 modbus, 4059 dlms)')
       .option('--no-keypad', 'no keypad prompt; run until interrupted'),
   ).action(async (flags: Flags) => {
     await runMeter(flags);
@@ -196,9 +245,20 @@ export function registerSimCommand(program: Command): void {
       .option('--serial-prefix <text>', 'serial of meter i = prefix + i (6 digits)', 'SIM-')
       .option('--drn-base <n>', 'DRN of meter i = base + i (11 digits)', '10000000000')
       .option('--username-prefix <text>', 'mqtt: username = prefix + serial (no username when not given)')
-      .option('--base-port <n>', 'modbus: meter i listens on base + i (0 picks free ports)', '1502')
+      .option(
+        '--base-port <n>',
+        'modbus, dlms: meter i (from 1) listens on base + i - 1 (0 picks free ports; default 1502 modbus, 4059 dlms)',
+      )
       .option('--start-rate <n>', 'faces started per second', '200')
-      .option('--duration <s>', 'stop after this many real seconds'),
+      .option('--duration <s>', 'stop after this many real seconds')
+      .option(
+        '--gateway-config <file>',
+        'modbus, dlms: once every meter listens, write a rasid gateway configuration for the fleet',
+      )
+      .option('--gateway-id <id>', 'gateway id in --gateway-config', 'gw-sim')
+      .option('--gateway-username <name>', 'broker username of the gateway in --gateway-config')
+      .option('--gateway-password <secret>', 'broker password of the gateway in --gateway-config')
+      .option('--gateway-meter-host <ip>', 'address the gateway reaches the meters at (default: --host)'),
   ).action(async (flags: Flags) => {
     await runFleet(flags);
   });
@@ -246,7 +306,7 @@ async function runMeter(flags: Flags): Promise<void> {
   }
   const { meter, saver } = opened;
   const stats = newFleetStats();
-  const port = num(flags, 'port', 1502, { int: true, min: 0 });
+  const port = num(flags, 'port', defaultPort(c.protocol), { int: true, min: 0 });
   const face = await SIM_PROTOCOLS[c.protocol].start(meter, {
     index: 0,
     stats,
@@ -261,6 +321,8 @@ async function runMeter(flags: Flags): Promise<void> {
       basePort: port,
       unitId: num(flags, 'unitId', 1, { int: true }),
     },
+    dlms: { ...c.dlms, basePort: port },
+    intervalS: c.intervalS,
   });
   const out = process.stdout;
   try {
@@ -398,6 +460,16 @@ async function runFleet(flags: Flags): Promise<void> {
     throw new UsageError('--drn-base: DRNs would need more than 11 digits');
   const duration = optNum(flags, 'duration', { min: 0 });
   const usernamePrefix = str(flags, 'usernamePrefix');
+  const gatewayConfigPath = str(flags, 'gatewayConfig');
+  if (gatewayConfigPath !== undefined && c.protocol === 'mqtt') {
+    throw new UsageError('--gateway-config: an mqtt fleet talks to the broker itself; use modbus or dlms');
+  }
+  const gatewayId = str(flags, 'gatewayId') ?? 'gw-sim';
+  if (!isDeviceId(gatewayId)) throw new UsageError(`--gateway-id: '${gatewayId}' is not a gateway id`);
+  const basePort = num(flags, 'basePort', defaultPort(c.protocol), { int: true, min: 0 });
+  if (basePort > 0 && basePort + meters - 1 > 65535) {
+    throw new UsageError(`--base-port: ${meters} meters from port ${basePort} go past 65535`);
+  }
   const fleet = new SimFleet({
     meters,
     protocol: c.protocol,
@@ -424,9 +496,10 @@ async function runFleet(flags: Flags): Promise<void> {
     },
     modbus: {
       host: str(flags, 'host') ?? '127.0.0.1',
-      basePort: num(flags, 'basePort', 1502, { int: true, min: 0 }),
+      basePort,
       unitId: num(flags, 'unitId', 1, { int: true }),
     },
+    dlms: { ...c.dlms, basePort },
     ...(str(flags, 'stateDir') ? { stateDir: str(flags, 'stateDir') } : {}),
     startRate: num(flags, 'startRate', 200, { min: 1 }),
   });
@@ -452,6 +525,26 @@ async function runFleet(flags: Flags): Promise<void> {
   const starting = fleet.start();
   await Promise.race([starting, done]);
   if (!stopped) show(false);
+  if (!stopped && gatewayConfigPath !== undefined) {
+    const username = str(flags, 'gatewayUsername');
+    const password = str(flags, 'gatewayPassword');
+    const meterHost = str(flags, 'gatewayMeterHost');
+    const config = fleet.gatewayConfig({
+      gatewayId,
+      utility: c.utility,
+      brokerUrl: str(flags, 'broker') ?? 'mqtt://127.0.0.1:1883',
+      ...(username !== undefined ? { username } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(meterHost !== undefined ? { meterHost } : {}),
+      // The gateway polls as often, in real time, as the meters would report in simulated time.
+      pollIntervalS: Math.max(1, Math.round(c.intervalS / c.clock.speed)),
+    });
+    // Written whole or not at all: a gateway started on the file never reads half of it.
+    const temporary = `${gatewayConfigPath}.${process.pid}.tmp`;
+    await writeFile(temporary, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+    await rename(temporary, gatewayConfigPath);
+    err.write(`gateway configuration for ${config.meters.length} meters written to ${gatewayConfigPath}\n`);
+  }
   await done;
   clearInterval(summary);
   await fleet.stop(true);

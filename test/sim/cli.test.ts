@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Aedes } from 'aedes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stsParametersFor } from '../../firmware-sim/model/index.ts';
+import { loadConfig } from '../../gateway/index.ts';
 import { encodeToken, tidFromDate } from '../../protocols/sts/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -57,6 +58,11 @@ describe('rasid sim', () => {
     [['fleet', '--meters', 'many'], '--meters'],
     [['fleet', '--meters', '3', '--protocol', 'zigbee'], '--protocol'],
     [['fleet', '--meters', '3', '--speed', '0'], '--speed'],
+    [['fleet', '--meters', '3', '--protocol', 'dlms', '--dlms-security', 'hls'], '--dlms-security'],
+    [['fleet', '--meters', '3', '--protocol', 'dlms', '--dlms-framing', 'serial'], '--dlms-framing'],
+    [['fleet', '--meters', '3', '--protocol', 'dlms', '--dlms-ek', 'abc'], '--dlms-ek'],
+    [['fleet', '--meters', '3', '--gateway-config', 'gw.json'], '--gateway-config'],
+    [['fleet', '--meters', '3', '--protocol', 'modbus', '--base-port', '65535'], '--base-port'],
   ])('refuses %j with one line and exit code 2', async (args, flag) => {
     const res = await sim(args).done;
     expect(res.code).toBe(2);
@@ -96,6 +102,60 @@ describe('rasid sim', () => {
     expect(second.stdout).toContain('rejected (used)');
     expect(second.stdout).toMatch(/credit 2[45]\.\d{3} kWh/);
   });
+
+  it.each([
+    ['dlms', ['--dlms-framing', 'hdlc', '--dlms-security', 'lls']],
+    ['modbus', []],
+  ])(
+    'sim fleet --protocol %s --gateway-config writes a configuration the gateway accepts',
+    async (protocol, extra) => {
+      const dir = await mkdtemp(join(tmpdir(), 'rasid-sim-gw-'));
+      dirs.push(dir);
+      const file = join(dir, 'gateway.json');
+      const run = sim([
+        'fleet',
+        '--meters',
+        '3',
+        '--protocol',
+        protocol,
+        ...extra,
+        '--base-port',
+        '0',
+        '--gateway-config',
+        file,
+        '--gateway-id',
+        'gw-test',
+        '--speed',
+        '60',
+        '--interval',
+        '600',
+      ]);
+      while (!run.stderr().includes('gateway configuration')) {
+        await new Promise((r) => setTimeout(r, 50));
+        if (run.child.exitCode !== null) break;
+      }
+      const config = loadConfig(JSON.parse(await readFile(file, 'utf8')));
+      run.child.kill('SIGINT');
+      const res = await run.done;
+      expect(res.code).toBe(0);
+      expect(res.stderr).toContain(`gateway configuration for 3 meters written to ${file}`);
+      expect(config.gatewayId).toBe('gw-test');
+      expect(config.polling.intervalS).toBe(10);
+      expect(config.meters.map((m) => [m.id, m.protocol])).toEqual([
+        ['SIM-000001', protocol],
+        ['SIM-000002', protocol],
+        ['SIM-000003', protocol],
+      ]);
+      const ports = config.meters.map((m) => (m.connection.type === 'tcp' ? m.connection.port : 0));
+      expect(new Set(ports).size).toBe(3);
+      if (protocol === 'dlms') {
+        expect(config.meters[0]).toMatchObject({
+          transport: { framing: 'hdlc' },
+          security: { mechanism: 'lls', password: '12345678' },
+        });
+      }
+    },
+  );
 
   describe('sim fleet against a broker', () => {
     let broker: Aedes;
