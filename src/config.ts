@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** The parts of Rasid one process can run (ROLES). */
+export type ProcessRole = 'api' | 'broker' | 'workers';
+
 const KEY_HEX = /^[0-9a-fA-F]{64}$/;
 
 /** A 32-byte key given as 64 hex digits or base64; undefined when unset. */
@@ -61,6 +64,56 @@ export const ConfigSchema = z
     STRIPE_API_BASE: z.url().optional(),
     /** Requests per minute per client on public routes (meter lookup, quote, checkout, sign-in). */
     PUBLIC_RATE_LIMIT: z.coerce.number().int().min(1).default(60),
+    /** The roles this process runs: `all`, or a comma list of api, broker, workers (see docs/deploy.md). */
+    ROLES: z
+      .string()
+      .default('all')
+      .transform((v, ctx) => {
+        const names = v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
+        const all = ['api', 'broker', 'workers'] as const;
+        if (names.length === 1 && names[0] === 'all') return new Set<ProcessRole>(all);
+        for (const name of names) {
+          if (!(all as readonly string[]).includes(name)) {
+            ctx.addIssue({ code: 'custom', message: `unknown role ${name}: one of all, ${all.join(', ')}` });
+            return z.NEVER;
+          }
+        }
+        return new Set(names as ProcessRole[]);
+      }),
+    /** Interface of the embedded MQTT broker. */
+    MQTT_HOST: z.string().min(1).default('127.0.0.1'),
+    /** Port of the embedded MQTT broker; 0 picks a free port. Ignored when MQTT_URL is set. */
+    MQTT_PORT: z.coerce.number().int().min(0).max(65_535).default(1883),
+    /** Optional TLS listener of the embedded broker (needs MQTT_TLS_CERT and MQTT_TLS_KEY). */
+    MQTT_TLS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+    MQTT_TLS_CERT: z.string().min(1).optional(),
+    MQTT_TLS_KEY: z.string().min(1).optional(),
+    /** Optional WebSocket listener of the embedded broker (path /mqtt). */
+    MQTT_WS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+    /** The broker URL meters are told to use (commissioning); default mqtt://MQTT_HOST:<port>. */
+    MQTT_PUBLIC_URL: z.string().min(1).optional(),
+    /** An external broker (cluster) instead of the embedded one, e.g. mqtt://broker:1883. */
+    MQTT_URL: z.string().min(1).optional(),
+    /** Credentials of Rasid's workers on the external broker. */
+    MQTT_USERNAME: z.string().min(1).optional(),
+    MQTT_PASSWORD: z.string().min(1).optional(),
+    /** Stable client-id prefix of this node's workers on the external broker (persistent sessions). */
+    MQTT_CLIENT_ID: z.string().min(1).optional(),
+    /** Ingest connections to the external broker, sharing the load in one shared-subscription group. */
+    MQTT_INGEST_CLIENTS: z.coerce.number().int().min(1).max(64).default(8),
+    /** Seconds between balance-engine passes. */
+    BALANCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(60),
+    /** Seconds between command-dispatch passes (queued, retries, expiry). */
+    DISPATCH_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(10),
+    /** Seconds between notification-outbox passes. */
+    OUTBOX_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(5),
+    /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail:587; unset = no e-mail channel. */
+    SMTP_URL: z.string().min(1).optional(),
+    /** Sender address of e-mail notifications. */
+    SMTP_FROM: z.string().min(1).default('Rasid <no-reply@localhost>'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.VENDING_MASTER_KEY) {
@@ -71,6 +124,13 @@ export const ConfigSchema = z
         code: 'custom',
         path: ['STRIPE_WEBHOOK_SECRET'],
         message: 'is required when STRIPE_SECRET_KEY is set (webhooks are always verified)',
+      });
+    }
+    if (env.MQTT_TLS_PORT !== undefined && !(env.MQTT_TLS_CERT && env.MQTT_TLS_KEY)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MQTT_TLS_PORT'],
+        message: 'needs MQTT_TLS_CERT and MQTT_TLS_KEY',
       });
     }
   })
@@ -93,6 +153,25 @@ export const ConfigSchema = z
         apiBase: env.STRIPE_API_BASE,
       }),
       publicRateLimit: env.PUBLIC_RATE_LIMIT,
+      roles: env.ROLES as ReadonlySet<ProcessRole>,
+      mqtt: Object.freeze({
+        host: env.MQTT_HOST,
+        port: env.MQTT_PORT,
+        tlsPort: env.MQTT_TLS_PORT,
+        tlsCert: env.MQTT_TLS_CERT,
+        tlsKey: env.MQTT_TLS_KEY,
+        wsPort: env.MQTT_WS_PORT,
+        publicUrl: env.MQTT_PUBLIC_URL,
+        url: env.MQTT_URL,
+        username: env.MQTT_USERNAME,
+        password: env.MQTT_PASSWORD,
+        clientId: env.MQTT_CLIENT_ID,
+        ingestClients: env.MQTT_INGEST_CLIENTS,
+      }),
+      balanceIntervalMs: env.BALANCE_INTERVAL_SECONDS * 1000,
+      dispatchIntervalMs: env.DISPATCH_INTERVAL_SECONDS * 1000,
+      outboxIntervalMs: env.OUTBOX_INTERVAL_SECONDS * 1000,
+      smtp: Object.freeze({ url: env.SMTP_URL, from: env.SMTP_FROM }),
     }),
   );
 

@@ -4,18 +4,23 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { app, type RoutePlugin } from './api/app.ts';
 import { auth } from './api/auth.ts';
 import { adminRoutes } from './api/routes/admin.ts';
+import { caseRoutes } from './api/routes/cases.ts';
+import { metersOnlineRoutes } from './api/routes/meters-online.ts';
 import { paymentRoutes } from './api/routes/payments.ts';
 import { sessionRoutes } from './api/routes/sessions.ts';
 import { vendingRoutes } from './api/routes/vending.ts';
 import type { Config } from './config.ts';
 import { PaymentService } from './payments/service.ts';
 import { type Core, openCore } from './roles/core.ts';
+import { type MetersOnline, startMetersOnline } from './roles/meters-online.ts';
 
 export const VERSION = '0.1.0';
 
 export interface RunningServer {
   readonly fastify: FastifyInstance;
   readonly core: Core;
+  /** The broker, ingest and workers this process runs (see config.roles). */
+  readonly metersOnline: MetersOnline;
   /** The URL the server listens on, e.g. http://127.0.0.1:8080 */
   readonly url: string;
   close(): Promise<void>;
@@ -38,13 +43,16 @@ export interface ServerOptions {
   readonly logDestination?: pino.DestinationStream;
   /** Extra route plugins (the web app, later roles). */
   readonly routes?: readonly RoutePlugin[];
+  /** The Prometheus registry /metrics exposes (a new one with the default process metrics otherwise). */
+  readonly registry?: Registry;
+  /** The broker, ingest and workers of this process, when it runs them. */
+  readonly metersOnline?: MetersOnline;
 }
 
 /** Builds the Fastify instance with Rasid's plugins and routes over an opened core, without listening. */
 export async function buildServer(config: Config, core: Core, logger: Logger, opts: ServerOptions = {}) {
   const fastify = Fastify({ loggerInstance: logger as FastifyBaseLogger, trustProxy: true });
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
+  const metrics = opts.registry ?? processRegistry();
   const base = config.publicUrl ?? `http://${config.host}:${config.port}`;
   const payments = new PaymentService({
     db: core.store.db,
@@ -62,55 +70,85 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
         return true;
       },
     },
-    routes: [
-      (f) =>
-        sessionRoutes(f, {
-          db: core.store.db,
-          sessionTtlMs: config.sessionTtlMs,
-          publicRateLimit: config.publicRateLimit,
-        }),
-      (f) =>
-        vendingRoutes(f, {
-          vending: core.vending,
-          management: core.management,
-          db: core.store.db,
-          publicRateLimit: config.publicRateLimit,
-        }),
-      (f) =>
-        paymentRoutes(f, {
-          payments,
-          vending: core.vending,
-          returnUrl: `${base}/topup`,
-          publicRateLimit: config.publicRateLimit,
-        }),
-      (f) =>
-        adminRoutes(f, {
-          db: core.store.db,
-          keys: core.keys,
-          vending: core.vending,
-          ...(opts.now ? { now: opts.now } : {}),
-        }),
-      ...(opts.routes ?? []),
-    ],
+    // Without the api role a process (a broker or worker node) serves only health, readiness and metrics.
+    routes: !config.roles.has('api')
+      ? []
+      : [
+          (f) =>
+            sessionRoutes(f, {
+              db: core.store.db,
+              sessionTtlMs: config.sessionTtlMs,
+              publicRateLimit: config.publicRateLimit,
+            }),
+          (f) =>
+            vendingRoutes(f, {
+              vending: core.vending,
+              management: core.management,
+              db: core.store.db,
+              publicRateLimit: config.publicRateLimit,
+            }),
+          (f) =>
+            paymentRoutes(f, {
+              payments,
+              vending: core.vending,
+              returnUrl: `${base}/topup`,
+              publicRateLimit: config.publicRateLimit,
+            }),
+          (f) =>
+            adminRoutes(f, {
+              db: core.store.db,
+              keys: core.keys,
+              vending: core.vending,
+              ...(opts.now ? { now: opts.now } : {}),
+            }),
+          (f) => caseRoutes(f, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) }),
+          (f) =>
+            metersOnlineRoutes(f, {
+              db: core.store.db,
+              dispatcher: opts.metersOnline?.dispatcher ?? null,
+              brokerUrl: opts.metersOnline?.brokerUrl ?? null,
+            }),
+          ...(opts.routes ?? []),
+        ],
   });
   return fastify;
 }
 
-/** Opens the store and the other shared parts, starts the HTTP server, and returns a handle. */
+function processRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/**
+ * Opens the store and the other shared parts, starts the roles of config.roles (the broker with the ingest,
+ * the workers) and the HTTP server, and returns a handle.
+ */
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   const logger = pino(
     { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
     opts.logDestination ?? pino.destination(1),
   );
   const core = await openCore({ config, log: logger, ...(opts.now ? { now: opts.now } : {}) });
+  const registry = opts.registry ?? processRegistry();
   let fastify: FastifyInstance;
+  let metersOnline: MetersOnline | undefined;
   try {
-    fastify = await buildServer(config, core, logger, opts);
+    metersOnline = await startMetersOnline({
+      core,
+      config,
+      log: logger,
+      registry,
+      ...(opts.now ? { now: opts.now } : {}),
+    });
+    fastify = await buildServer(config, core, logger, { ...opts, registry, metersOnline });
     await fastify.listen({ host: config.host, port: config.port });
   } catch (err) {
+    await metersOnline?.close();
     await core.close();
     throw err;
   }
+  const online = metersOnline;
   const address = fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
@@ -118,9 +156,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   return {
     fastify,
     core,
+    metersOnline: online,
     url,
     async close() {
       await fastify.close();
+      await online.close();
       await core.close();
     },
   };

@@ -121,12 +121,13 @@ async function audit(
   action: string,
   details: Record<string, unknown>,
   at: Date,
+  actor: string = ACTOR,
 ): Promise<void> {
   await db
     .insertInto('audit_log')
     .values({
       utility_id: utilityId,
-      actor: ACTOR,
+      actor,
       action: `command.${action}`,
       subject: `command:${commandId}`,
       details,
@@ -220,6 +221,8 @@ export class CommandDispatcher {
       'queued',
       { meterId: request.meterId, kind: request.kind, reason: request.reason ?? null },
       now,
+      // Who asked for it: an operator (`user:<id>`) or a Rasid role (`system:balance`).
+      request.createdBy ?? ACTOR,
     );
     if (opposite !== undefined) {
       const superseded = await db

@@ -4,6 +4,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { EventRow, StatusRow } from './rows.ts';
@@ -147,21 +148,53 @@ export class PgliteReadingWriter implements ReadingWriter {
   }
 
   async #insert(db: PGlite | Transaction, rows: readonly ReadingRow[]): Promise<number> {
-    const params: Cell[] = [];
-    const tuples: string[] = [];
-    for (const row of rows) {
-      const marks: string[] = [];
-      for (const c of READING_COLUMNS) {
-        params.push(cell(row, c.field));
-        marks.push(`$${params.length}::${c.type}`);
-      }
-      tuples.push(`(${marks.join(', ')})`);
-    }
-    const result = await db.query(
-      `INSERT INTO ${this.#table} (${COLUMN_LIST}) VALUES ${tuples.join(', ')} ON CONFLICT (meter_id, ts) DO NOTHING`,
-      params,
-    );
+    const { text, params } = readingsInsert(this.#table, rows);
+    const result = await db.query(text, params);
     return result.affectedRows ?? 0;
+  }
+}
+
+/** One multi-row `INSERT ... VALUES ... ON CONFLICT (meter_id, ts) DO NOTHING` for `rows`. */
+function readingsInsert(table: string, rows: readonly ReadingRow[]): { text: string; params: Cell[] } {
+  const params: Cell[] = [];
+  const tuples: string[] = [];
+  for (const row of rows) {
+    const marks: string[] = [];
+    for (const c of READING_COLUMNS) {
+      params.push(cell(row, c.field));
+      marks.push(`$${params.length}::${c.type}`);
+    }
+    tuples.push(`(${marks.join(', ')})`);
+  }
+  return {
+    text: `INSERT INTO ${table} (${COLUMN_LIST}) VALUES ${tuples.join(', ')} ON CONFLICT (meter_id, ts) DO NOTHING`,
+    params,
+  };
+}
+
+/**
+ * Readings through any {@link SqlExecutor}: multi-row inserts of at most 65,535 parameters each. A batch
+ * larger than one statement is written in parts, each idempotent on its own, so a retried batch is still
+ * stored once. Rasid's PGlite deployment uses it over {@link kyselyExecutor}, which shares the store's
+ * single session fairly with every other query.
+ */
+export class SqlReadingWriter implements ReadingWriter {
+  readonly #exec: SqlExecutor;
+  readonly #table: string;
+
+  constructor(exec: SqlExecutor, opts: { table?: string } = {}) {
+    this.#exec = exec;
+    this.#table = assertIdentifier(opts.table ?? 'readings');
+  }
+
+  async write(rows: readonly ReadingRow[]): Promise<WriteResult> {
+    const perStatement = Math.floor(MAX_PARAMS / READING_COLUMNS.length);
+    let inserted = 0;
+    for (let i = 0; i < rows.length; i += perStatement) {
+      const { text, params } = readingsInsert(this.#table, rows.slice(i, i + perStatement));
+      inserted += await this.#exec(text, params);
+    }
+    return { inserted };
   }
 }
 
@@ -174,6 +207,17 @@ export function pgExecutor(pool: Pool): SqlExecutor {
 
 export function pgliteExecutor(db: PGlite): SqlExecutor {
   return async (text, params) => (await db.query(text, params as Cell[])).affectedRows ?? 0;
+}
+
+/**
+ * Statements through the store's kysely instance: the same pool on PostgreSQL, and on PGlite the same
+ * connection gate as every other query (a raw PGlite query could land inside another caller's transaction).
+ */
+export function kyselyExecutor<DB>(db: Kysely<DB>): SqlExecutor {
+  return async (text, params) => {
+    const result = await db.executeQuery(CompiledQuery.raw(text, [...params]));
+    return Number(result.numAffectedRows ?? 0n);
+  };
 }
 
 function valuesList(rowCount: number, types: readonly string[]): string {

@@ -24,6 +24,8 @@ export interface Store {
   dialect: StoreDialect;
   /** TimescaleDB is installed in this database or can be created in it (the migrations then use it). */
   timescale: boolean;
+  /** The `pg` pool under kysely (PostgreSQL only): for the ingest's COPY and unnest batch writers. */
+  pool?: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -105,7 +107,7 @@ async function openPostgres(databaseUrl: string, options: DatabaseOptions): Prom
   pool.on('error', options.onPoolError ?? (() => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
-    return { db, dialect: 'postgres', timescale: await hasTimescale(db), close: () => db.destroy() };
+    return { db, dialect: 'postgres', timescale: await hasTimescale(db), pool, close: () => db.destroy() };
   } catch (error) {
     await db.destroy();
     throw error;

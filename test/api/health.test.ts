@@ -11,7 +11,7 @@ describe('HTTP server', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rasid-health-'));
     server = await startServer(
-      loadConfig({ PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test', DATA_DIR: dir }),
+      loadConfig({ PORT: '0', MQTT_PORT: '0', LOG_LEVEL: 'silent', NODE_ENV: 'test', DATA_DIR: dir }),
     );
   });
   afterAll(async () => {

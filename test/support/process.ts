@@ -193,7 +193,7 @@ export async function startRasid(
 ): Promise<RasidProcess> {
   const port = opts.port ?? (await freePort());
   const child = spawn(process.execPath, [BIN, 'start'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', PORT: String(port), ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', PORT: String(port), MQTT_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

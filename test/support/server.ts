@@ -23,7 +23,7 @@ export async function startTestServer(name: string): Promise<TestServer> {
     },
   });
   const server = await startServer(
-    loadConfig({ PORT: '0', LOG_LEVEL: 'debug', NODE_ENV: 'test', DATA_DIR: dir }),
+    loadConfig({ PORT: '0', MQTT_PORT: '0', LOG_LEVEL: 'debug', NODE_ENV: 'test', DATA_DIR: dir }),
     {
       logDestination: sink,
     },

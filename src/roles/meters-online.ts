@@ -1,0 +1,402 @@
+/**
+ * The meters-online roles of one Rasid process (ARCHITECTURE.md "Broker", "Balance engine"), built over an
+ * opened {@link Core}:
+ *
+ * - **broker** — the embedded aedes broker on MQTT_PORT (and TLS / WebSocket when configured), meters'
+ *   credentials from the store, the ingest as its publish interceptor (PUBACK after the commit).
+ * - **workers** — the command dispatcher (over an MQTT client of Rasid's own service identity), the balance
+ *   engine on a timer, the notification outbox. With MQTT_URL the broker is external: the workers and the
+ *   ingest connect to it and share the load through shared subscriptions, and the ingest acknowledges each
+ *   message to the broker only after its row is committed (docs/deploy.md).
+ *
+ * Each timer runs one pass at a time and logs a failed pass; nothing here throws into the event loop.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ingestFilters } from '../../protocols/mqtt/index.ts';
+import { BalanceEngine, type RunReport } from '../balance/engine.ts';
+import {
+  ChainedCredentialStore,
+  createBroker,
+  MemoryCredentialStore,
+  type RasidBroker,
+  StoreCredentialStore,
+} from '../broker/index.ts';
+import { CommandDispatcher } from '../commands/dispatcher.ts';
+import { attachCommandMqtt } from '../commands/mqtt.ts';
+import { MqttCommandTransport } from '../commands/transport.ts';
+import type { Config } from '../config.ts';
+import {
+  createIngest,
+  type Ingest,
+  kyselyExecutor,
+  PgReadingWriter,
+  SqlEventWriter,
+  SqlReadingWriter,
+  SqlStatusWriter,
+  storeMeterResolver,
+} from '../ingest/index.ts';
+import {
+  type Channel,
+  EmailChannel,
+  LogSmsProvider,
+  SmsChannel,
+  WebhookChannel,
+} from '../notify/channels.ts';
+import { OutboxWorker } from '../notify/outbox.ts';
+import { hashSecret } from '../security/secrets.ts';
+import type { MeterId } from '../store/schema.ts';
+import type { Core } from './core.ts';
+
+export interface MetersOnline {
+  /** The embedded broker, or null with an external one (MQTT_URL) or without the broker role. */
+  readonly broker: RasidBroker | null;
+  /** What meters are told to connect to (commissioning answers), or null when no broker is known. */
+  readonly brokerUrl: string | null;
+  readonly ingest: Ingest | null;
+  readonly dispatcher: CommandDispatcher | null;
+  readonly engine: BalanceEngine | null;
+  /** One balance pass now (also run by the timer). */
+  runBalance(): Promise<RunReport | null>;
+  close(): Promise<void>;
+}
+
+/** Runs `pass` every `ms`, one at a time, never throwing; `stop` waits for a pass in progress. */
+function every(ms: number, pass: () => Promise<unknown>, onError: (err: unknown) => void) {
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running !== undefined) return;
+    running = pass()
+      .catch(onError)
+      .finally(() => {
+        running = undefined;
+      });
+  }, ms);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
+
+function connect(url: string, options: IClientOptions): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(url, { reconnectPeriod: 1000, connectTimeout: 10_000, ...options });
+    const fail = (err: Error) => {
+      client.end(true);
+      reject(err);
+    };
+    client.once('error', fail);
+    client.once('connect', () => {
+      client.off('error', fail);
+      resolve(client);
+    });
+  });
+}
+
+class WorkerMetrics {
+  readonly decisions: Counter<'decision'>;
+  readonly charged: Counter;
+  readonly runs: Counter<'result'>;
+
+  constructor(registry: Registry, core: Core) {
+    this.decisions = new Counter({
+      name: 'rasid_balance_decisions_total',
+      help: 'Balance-engine decisions written, by kind (low-credit alerts, disconnects, reconnects, deferrals)',
+      labelNames: ['decision'],
+      registers: [registry],
+    });
+    this.charged = new Counter({
+      name: 'rasid_balance_charged_minor_total',
+      help: 'Consumption charged to accounts by the balance engine, in minor units (all currencies summed)',
+      registers: [registry],
+    });
+    this.runs = new Counter({
+      name: 'rasid_balance_runs_total',
+      help: 'Balance-engine passes by result',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'rasid_commands',
+      help: 'Meter commands by state (queued, sent, acknowledged, failed, expired)',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const rows = await core.store.db
+          .selectFrom('commands')
+          .select(['state', (eb) => eb.fn.countAll<string>().as('n')])
+          .groupBy('state')
+          .execute();
+        this.reset();
+        for (const row of rows) this.set({ state: row.state }, Number(row.n));
+      },
+    });
+    new Gauge({
+      name: 'rasid_notifications',
+      help: 'Notifications in the outbox by state',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const rows = await core.store.db
+          .selectFrom('notifications_outbox')
+          .select(['state', (eb) => eb.fn.countAll<string>().as('n')])
+          .groupBy('state')
+          .execute();
+        this.reset();
+        for (const row of rows) this.set({ state: row.state }, Number(row.n));
+      },
+    });
+  }
+
+  record(report: RunReport): void {
+    this.runs.inc({ result: 'ok' });
+    if (report.chargedMinor > 0n) this.charged.inc(Number(report.chargedMinor));
+    for (const meter of report.meters) {
+      if (!meter.ok) this.runs.inc({ result: 'meter_failed' });
+      for (const d of meter.decisions) this.decisions.inc({ decision: d.kind });
+    }
+  }
+}
+
+export interface MetersOnlineOptions {
+  readonly core: Core;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly now?: () => Date;
+}
+
+export async function startMetersOnline(opts: MetersOnlineOptions): Promise<MetersOnline> {
+  const { core, config, log, registry } = opts;
+  const db = core.store.db;
+  const roles = config.roles;
+  const external = config.mqtt.url;
+  const node = config.mqtt.clientId ?? `rasid-${hostname()}`;
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) {
+      await closer().catch((err: unknown) => log.warn({ err }, 'meters-online shutdown step failed'));
+    }
+  };
+
+  const resolveMeter = storeMeterResolver(db);
+  const makeIngest = () =>
+    createIngest({
+      readings:
+        core.store.pool !== undefined
+          ? new PgReadingWriter({ pool: core.store.pool, method: 'unnest' })
+          : new SqlReadingWriter(kyselyExecutor(db)),
+      events: new SqlEventWriter(kyselyExecutor(db)),
+      status: new SqlStatusWriter(kyselyExecutor(db)),
+      resolveMeter,
+      registry,
+      logger: log.child({ role: 'ingest' }),
+    });
+
+  let broker: RasidBroker | null = null;
+  let ingest: Ingest | null = null;
+  let brokerUrl: string | null = config.mqtt.publicUrl ?? external ?? null;
+  // Rasid's own workers authenticate on the embedded broker with a secret made at start.
+  const service = new MemoryCredentialStore();
+  const serviceUser = `rasid-service-${randomBytes(6).toString('hex')}`;
+  const servicePassword = randomBytes(24).toString('base64url');
+
+  try {
+    if (roles.has('broker') && external === undefined) {
+      service.set(serviceUser, {
+        secretHash: await hashSecret(servicePassword),
+        identity: { role: 'service', name: 'rasid-workers' },
+      });
+      ingest = makeIngest();
+      const { tlsPort, tlsCert, tlsKey, wsPort } = config.mqtt;
+      broker = await createBroker({
+        credentials: new ChainedCredentialStore(service, new StoreCredentialStore(db)),
+        tcp: { host: config.mqtt.host, port: config.mqtt.port },
+        ...(tlsPort !== undefined && tlsCert && tlsKey
+          ? { tls: { host: config.mqtt.host, port: tlsPort, certPath: tlsCert, keyPath: tlsKey } }
+          : {}),
+        ...(wsPort !== undefined ? { ws: { host: config.mqtt.host, port: wsPort } } : {}),
+        interceptor: ingest,
+        registry,
+        logger: log.child({ role: 'broker' }),
+        id: node,
+      });
+      const brokerRef = broker;
+      closers.push(() => brokerRef.close());
+      const tcp = broker.addresses.tcp;
+      brokerUrl ??= tcp ? `mqtt://${config.mqtt.host}:${tcp.port}` : null;
+      log.info(
+        { mqtt: brokerUrl, tls: broker.addresses.tls?.port, ws: broker.addresses.ws?.port },
+        'broker ready',
+      );
+    }
+
+    let dispatcher: CommandDispatcher | null = null;
+    let engine: BalanceEngine | null = null;
+    let metrics: WorkerMetrics | null = null;
+    if (roles.has('workers')) {
+      const workerUrl =
+        external ?? (broker?.addresses.tcp ? `mqtt://127.0.0.1:${broker.addresses.tcp.port}` : null);
+      if (workerUrl === null) {
+        throw new Error('the workers role needs the broker role in the same process or MQTT_URL');
+      }
+      const auth: IClientOptions =
+        external !== undefined
+          ? {
+              ...(config.mqtt.username ? { username: config.mqtt.username } : {}),
+              ...(config.mqtt.password ? { password: config.mqtt.password } : {}),
+            }
+          : { username: serviceUser, password: servicePassword };
+      const workerLog = log.child({ role: 'workers' });
+
+      if (external !== undefined) {
+        ingest = makeIngest();
+        const ingestRef = ingest;
+        closers.push(async () => {
+          await ingestRef.drain();
+          ingestRef.close();
+        });
+        for (let i = 0; i < config.mqtt.ingestClients; i++) {
+          const client = await connectIngestClient(workerUrl, `${node}-ingest-${i}`, auth, ingestRef);
+          closers.push(() => client.endAsync());
+        }
+      }
+
+      const client = await connect(workerUrl, {
+        ...auth,
+        clientId: `${node}-commands-${randomBytes(4).toString('hex')}`,
+        clean: true,
+      });
+      closers.push(() => client.endAsync());
+      dispatcher = new CommandDispatcher({
+        db,
+        transport: new MqttCommandTransport({ client }),
+        logger: workerLog,
+        ...(opts.now ? { now: opts.now } : {}),
+      });
+      const detach = await attachCommandMqtt({
+        client,
+        dispatcher,
+        resolveMeter: async (utility, serial) => {
+          const ref = await resolveMeter(utility, serial);
+          return ref === null ? null : (ref.meterId as MeterId);
+        },
+        // aedes has no shared subscriptions; an external cluster shares the acks between Rasid's nodes.
+        shared: external !== undefined,
+        logger: workerLog,
+      });
+      closers.push(detach);
+      const dispatcherRef = dispatcher;
+      closers.push(
+        every(
+          config.dispatchIntervalMs,
+          () => dispatcherRef.dispatchDue(),
+          (err) => workerLog.warn({ err }, 'command dispatch pass failed'),
+        ),
+      );
+
+      engine = new BalanceEngine({
+        db,
+        commands: dispatcher,
+        logger: workerLog,
+        ...(opts.now ? { now: opts.now } : {}),
+      });
+      metrics = new WorkerMetrics(registry, core);
+      const engineRef = engine;
+      const metricsRef = metrics;
+      closers.push(
+        every(
+          config.balanceIntervalMs,
+          async () => metricsRef.record(await engineRef.run()),
+          (err) => {
+            metricsRef.runs.inc({ result: 'failed' });
+            workerLog.warn({ err }, 'balance pass failed');
+          },
+        ),
+      );
+
+      const channels: Record<string, Channel> = {
+        sms: new SmsChannel({ provider: new LogSmsProvider({ logger: log.child({ channel: 'sms' }) }) }),
+        // Utilities' webhook secrets are not configured yet: such deliveries fail permanently, visibly.
+        webhook: new WebhookChannel({ secrets: () => null }),
+      };
+      if (config.smtp.url) channels.email = new EmailChannel(smtpOptions(config.smtp.url, config.smtp.from));
+      const outbox = new OutboxWorker({ db, channels, logger: workerLog });
+      outbox.start(config.outboxIntervalMs);
+      closers.push(() => outbox.stop());
+    }
+
+    const engineRef = engine;
+    const metricsRef = metrics;
+    return {
+      broker,
+      brokerUrl,
+      ingest,
+      dispatcher,
+      engine,
+      async runBalance() {
+        if (engineRef === null) return null;
+        const report = await engineRef.run();
+        metricsRef?.record(report);
+        return report;
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** SMTP settings from `smtp://user:pass@host:port` (or `smtps://` for TLS from the first byte). */
+export function smtpOptions(url: string, from: string) {
+  const u = new URL(url);
+  const secure = u.protocol === 'smtps:';
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : secure ? 465 : 587,
+    secure,
+    ...(u.username ? { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {}),
+    from,
+  };
+}
+
+/**
+ * One ingest connection to an external broker: MQTT 5 with a persistent session, subscribed to the meters'
+ * durable channels through the shared group, and each QoS 1 message acknowledged to the broker only when
+ * the ingest has committed it (or refused it for good). An unacknowledged message stays with the broker and
+ * comes again after a reconnect, so a crash of this process loses nothing.
+ */
+async function connectIngestClient(
+  url: string,
+  clientId: string,
+  auth: IClientOptions,
+  ingest: Ingest,
+): Promise<MqttClient> {
+  let self: MqttClient | undefined;
+  const client = await connect(url, {
+    ...auth,
+    clientId,
+    protocolVersion: 5,
+    clean: false,
+    properties: { sessionExpiryInterval: 7 * 24 * 3600 },
+    customHandleAcks(_topic, _message, packet, done) {
+      ingest.intercept(null, packet as never, (error) => {
+        if (error === null) {
+          done(0);
+          return;
+        }
+        // Not durable (the store could not answer): no PUBACK at all — a negative one would end the
+        // message. Dropping the connection makes the broker send it again in the resumed session.
+        self?.stream.destroy();
+      });
+    },
+  });
+  self = client;
+  await client.subscribeAsync([...ingestFilters()], { qos: 1 });
+  return client;
+}
