@@ -10,7 +10,7 @@ import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 import { COMMAND_KINDS, meterTopicRoot } from '../../../protocols/mqtt/index.ts';
 import { writeAudit } from '../../accounts/audit.ts';
-import { type CommandDispatcher, CommandError, type CommandKind } from '../../commands/dispatcher.ts';
+import { type CommandDispatcher, CommandError } from '../../commands/dispatcher.ts';
 import { hashSecret } from '../../security/secrets.ts';
 import type { CommandId, Database, MeterId, UtilityId } from '../../store/schema.ts';
 import { actorOf, principalOf } from '../auth.ts';
