@@ -16,6 +16,8 @@ const Amount = z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal amount');
 const Currency = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code');
 const Unit = z.enum(['kWh', 'm³']);
 const Token = z.string().regex(/^\d{20}$/, 'a token is 20 digits');
+const CaseCategory = z.enum(['complaint', 'request', 'meter_fault', 'billing_dispute']);
+const CaseStatus = z.enum(['open', 'in_progress', 'waiting_customer', 'resolved', 'closed']);
 
 export const TEMPLATE_SCHEMAS = Object.freeze({
   low_credit: z.object({
@@ -63,6 +65,21 @@ export const TEMPLATE_SCHEMAS = Object.freeze({
     units: Amount,
     unit: Unit,
     token: Token.nullable(),
+  }),
+  case_opened: z.object({
+    customerName: z.string().min(1),
+    /** The case's reference, e.g. "C-1024". */
+    caseNumber: z.string().min(1),
+    category: CaseCategory,
+    /** When a resolution is due (ISO 8601). */
+    dueAt: z.string().min(1),
+  }),
+  case_updated: z.object({
+    customerName: z.string().min(1),
+    caseNumber: z.string().min(1),
+    status: CaseStatus,
+    /** A message from customer service to the customer, if any. */
+    note: z.string().min(1).max(500).nullable(),
   }),
 });
 
@@ -133,6 +150,36 @@ const UNIT_AR: Readonly<Record<z.infer<typeof Unit>, string>> = Object.freeze({
   'm³': 'متر مكعب',
 });
 
+const CASE_CATEGORY_EN: Readonly<Record<z.infer<typeof CaseCategory>, string>> = Object.freeze({
+  complaint: 'complaint',
+  request: 'request',
+  meter_fault: 'meter fault report',
+  billing_dispute: 'billing dispute',
+});
+
+const CASE_CATEGORY_AR: Readonly<Record<z.infer<typeof CaseCategory>, string>> = Object.freeze({
+  complaint: 'شكوى',
+  request: 'طلب',
+  meter_fault: 'بلاغ عطل في العداد',
+  billing_dispute: 'اعتراض على فاتورة',
+});
+
+const CASE_STATUS_EN: Readonly<Record<z.infer<typeof CaseStatus>, string>> = Object.freeze({
+  open: 'open',
+  in_progress: 'in progress',
+  waiting_customer: 'waiting for your reply',
+  resolved: 'resolved',
+  closed: 'closed',
+});
+
+const CASE_STATUS_AR: Readonly<Record<z.infer<typeof CaseStatus>, string>> = Object.freeze({
+  open: 'مفتوحة',
+  in_progress: 'قيد المعالجة',
+  waiting_customer: 'بانتظار ردّك',
+  resolved: 'تمّ حلّها',
+  closed: 'مغلقة',
+});
+
 export interface RenderOptions {
   /** Digits in the customer's text (tokens included): 'latin' (default) or 'arabic' (Arabic-Indic). */
   readonly digits?: 'latin' | 'arabic';
@@ -193,6 +240,18 @@ const ENGLISH: { readonly [T in TemplateName]: Renderer<T> } = {
       `and received ${n(p.units)} ${p.unit}.` +
       (p.token === null ? '' : ` Token: ${n(groupTokenDigits(p.token))}.`),
   }),
+  case_opened: (p, n) => ({
+    subject: `Case ${p.caseNumber} opened`,
+    text:
+      `Dear ${p.customerName}, we have opened case ${p.caseNumber} for your ${CASE_CATEGORY_EN[p.category]}. ` +
+      `We aim to resolve it by ${n(p.dueAt.slice(0, 16).replace('T', ' '))} UTC.`,
+  }),
+  case_updated: (p) => ({
+    subject: `Case ${p.caseNumber}: ${CASE_STATUS_EN[p.status]}`,
+    text:
+      `Dear ${p.customerName}, case ${p.caseNumber} is ${CASE_STATUS_EN[p.status]}.` +
+      (p.note === null ? '' : ` ${p.note}`),
+  }),
 };
 
 /** `n` wraps a number or token in a left-to-right isolate for Arabic text. */
@@ -236,6 +295,18 @@ const ARABIC: { readonly [T in TemplateName]: Renderer<T> } = {
       `إيصال رقم ${n(p.receiptNumber)}: دفعت ${n(p.amountPaid)} ${CURRENCY_AR[p.currency] ?? p.currency} ` +
       `للعداد ${n(p.meterSerial)} وحصلت على ${n(p.units)} ${UNIT_AR[p.unit]}.` +
       (p.token === null ? '' : ` رمز الشحن: ${n(groupTokenDigits(p.token))}.`),
+  }),
+  case_opened: (p, n) => ({
+    subject: `فُتحت الحالة ${n(p.caseNumber)}`,
+    text:
+      `عزيزنا ${p.customerName}، فتحنا الحالة ${n(p.caseNumber)} بشأن ${CASE_CATEGORY_AR[p.category]}. ` +
+      `نسعى إلى حلّها قبل ${n(p.dueAt.slice(0, 16).replace('T', ' '))} بالتوقيت العالمي.`,
+  }),
+  case_updated: (p, n) => ({
+    subject: `الحالة ${n(p.caseNumber)}: ${CASE_STATUS_AR[p.status]}`,
+    text:
+      `عزيزنا ${p.customerName}، الحالة ${n(p.caseNumber)} ${CASE_STATUS_AR[p.status]}.` +
+      (p.note === null ? '' : ` ${p.note}`),
   }),
 };
 

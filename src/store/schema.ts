@@ -33,6 +33,7 @@ export type TariffId = Brand<string, 'TariffId'>;
 export type VendId = Brand<string, 'VendId'>;
 export type PaymentId = Brand<string, 'PaymentId'>;
 export type CommandId = Brand<string, 'CommandId'>;
+export type CaseId = Brand<string, 'CaseId'>;
 
 /** Integer amount in the utility currency's minor unit (ISO 4217 exponent); signed in ledgers. */
 export type MinorUnits = Brand<bigint, 'MinorUnits'>;
@@ -81,6 +82,10 @@ export type PaymentStatus =
 export type CommandState = 'queued' | 'sent' | 'acknowledged' | 'failed' | 'expired';
 export type OutboxChannel = 'sms' | 'email' | 'webhook';
 export type OutboxState = 'pending' | 'sent' | 'failed';
+export type CaseChannel = 'web' | 'phone' | 'sms' | 'walk_in' | 'email';
+export type CaseCategory = 'complaint' | 'request' | 'meter_fault' | 'billing_dispute';
+export type CaseStatus = 'open' | 'in_progress' | 'waiting_customer' | 'resolved' | 'closed';
+export type CaseEventKind = 'opened' | 'status' | 'note' | 'assignment' | 'first_response';
 
 /** One tariff block: units up to `upToUnits` (month to date; `null` = no upper bound) at this price. */
 export interface TariffBlock {
@@ -163,6 +168,12 @@ export interface AccountsTable {
   protected: ColumnType<boolean, boolean | undefined, boolean>;
   /** Arrears still to recover through each vend's debt-recovery share. */
   debt_minor: ColumnType<MinorUnits, MinorUnits | undefined, MinorUnits>;
+  /** The customer's low-credit alert is on (migration 0006). */
+  low_credit_alert_enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The customer's low-credit threshold in minor units; null = the utility's default. */
+  low_credit_alert_minor: ColumnType<MinorUnits | null, MinorUnits | null | undefined, MinorUnits | null>;
+  /** The customer's days-of-credit-left threshold; null = the utility's default. */
+  low_credit_alert_days: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
 }
 
@@ -504,6 +515,67 @@ export interface OneTimeCodesTable {
   used_at: ColumnType<Date | null, Date | null | undefined, Date>;
 }
 
+/** The SLA of a case category in a utility (seeded with defaults for every utility). */
+export interface CaseCategoriesTable {
+  utility_id: Immutable<UtilityId>;
+  category: Immutable<CaseCategory>;
+  /** Hours from opening to resolution. */
+  sla_hours: number;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface CasesTable {
+  id: Generated<CaseId>;
+  /** Human-facing case number (shown as C-<number>). */
+  number: GeneratedImmutable<bigint>;
+  utility_id: Immutable<UtilityId>;
+  customer_id: Immutable<CustomerId | null>;
+  account_id: Immutable<AccountId | null>;
+  meter_id: Immutable<MeterId | null>;
+  channel: Immutable<CaseChannel>;
+  category: Immutable<CaseCategory>;
+  subject: Immutable<string>;
+  description: Immutable<string>;
+  status: ColumnType<CaseStatus, CaseStatus | undefined, CaseStatus>;
+  assignee_id: ColumnType<UserId | null, UserId | null | undefined, UserId | null>;
+  /** Actor who opened it: `user:<id>`. */
+  opened_by: Immutable<string>;
+  /** The category's SLA when the case was opened. */
+  sla_hours: Immutable<number>;
+  sla_due_at: Immutable<Date>;
+  first_response_at: ColumnType<Date | null, Date | null | undefined, Date>;
+  resolved_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** A case's timeline: append-only (a trigger refuses UPDATE and DELETE). */
+export interface CaseEventsTable {
+  id: Generated<bigint>;
+  utility_id: Immutable<UtilityId>;
+  case_id: Immutable<CaseId>;
+  kind: Immutable<CaseEventKind>;
+  from_status: GeneratedImmutable<CaseStatus | null>;
+  to_status: GeneratedImmutable<CaseStatus | null>;
+  assignee_id: GeneratedImmutable<UserId | null>;
+  note: GeneratedImmutable<string | null>;
+  /** Staff-only note: never shown to the customer nor sent to them. */
+  internal: GeneratedImmutable<boolean>;
+  actor: Immutable<string>;
+  created_at: CreatedAt;
+}
+
+/** Single-use tickets that open the alert stream from a browser; only the SHA-256 is stored. */
+export interface StreamTicketsTable {
+  ticket_hash: Immutable<string>;
+  utility_id: Immutable<UtilityId>;
+  user_id: Immutable<UserId>;
+  expires_at: Immutable<Date>;
+  used_at: ColumnType<Date | null, Date | null | undefined, Date>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   sessions: SessionsTable;
   one_time_codes: OneTimeCodesTable;
@@ -533,6 +605,10 @@ export interface Database {
   commands: CommandsTable;
   notifications_outbox: NotificationsOutboxTable;
   store_features: StoreFeaturesTable;
+  case_categories: CaseCategoriesTable;
+  cases: CasesTable;
+  case_events: CaseEventsTable;
+  stream_tickets: StreamTicketsTable;
 }
 
 export type Utility = Selectable<UtilitiesTable>;

@@ -45,6 +45,13 @@ const PAYLOADS = {
     unit: 'kWh',
     token: '23716100501183194197',
   },
+  case_opened: {
+    customerName: 'Huda',
+    caseNumber: 'C-1024',
+    category: 'meter_fault',
+    dueAt: '2026-11-11T09:30:00.000Z',
+  },
+  case_updated: { customerName: 'Huda', caseNumber: 'C-1024', status: 'resolved', note: 'Meter replaced.' },
 } as const;
 
 describe('templates', () => {
