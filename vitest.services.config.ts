@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
  * Rasid's suites that need the machine's services and tools: PostgreSQL (`DATABASE_URL`, default
  * postgres://postgres@127.0.0.1:5432/postgres; each test gets its own database cloned from a migrated
  * template, test/support/db.ts) in test/pg, and independent protocol tools from Debian (mbpoll, ...) in
- * test/interop, and the balance, command and outbox suites again on PostgreSQL. Run with
+ * test/interop, the balance, command and outbox suites again on PostgreSQL, and the started-Rasid broker suite
+ * against the machine's Mosquitto (127.0.0.1:1883, or RASID_TEST_MQTT_URL). Run with
  * `npx vitest run -c vitest.services.config.ts`; .ci/run installs the tools.
  */
 const timeouts = { testTimeout: 30_000, hookTimeout: 120_000 };
@@ -32,6 +33,15 @@ export default defineConfig({
             'test/notify/outbox.test.ts',
           ],
           env: { RASID_TEST_DIALECT: 'postgres' },
+          ...timeouts,
+        },
+      },
+      {
+        // The broker-facing suites of a started Rasid again, on the machine's Mosquitto (MQTT_URL).
+        test: {
+          name: 'mosquitto',
+          include: ['test/online/start.test.ts'],
+          env: { RASID_TEST_MQTT_URL: process.env.RASID_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883' },
           ...timeouts,
         },
       },

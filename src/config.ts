@@ -102,6 +102,13 @@ export const ConfigSchema = z
     MQTT_PASSWORD: z.string().min(1).optional(),
     /** Stable client-id prefix of this node's workers on the external broker (persistent sessions). */
     MQTT_CLIENT_ID: z.string().min(1).optional(),
+    /** Prefix of the shared-subscription groups on the external broker (`<prefix>-ingest`, `<prefix>-commands`). */
+    MQTT_SHARE_GROUP: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/)
+      .default('rasid'),
+    /** Seconds the external broker keeps a worker's session (and queues its messages) while it is away. */
+    MQTT_SESSION_EXPIRY_SECONDS: z.coerce.number().int().min(0).default(86_400),
     /** Ingest connections to the external broker, sharing the load in one shared-subscription group. */
     MQTT_INGEST_CLIENTS: z.coerce.number().int().min(1).max(64).default(8),
     /** Seconds between balance-engine passes. */
@@ -167,6 +174,8 @@ export const ConfigSchema = z
         password: env.MQTT_PASSWORD,
         clientId: env.MQTT_CLIENT_ID,
         ingestClients: env.MQTT_INGEST_CLIENTS,
+        shareGroup: env.MQTT_SHARE_GROUP,
+        sessionExpirySeconds: env.MQTT_SESSION_EXPIRY_SECONDS,
       }),
       balanceIntervalMs: env.BALANCE_INTERVAL_SECONDS * 1000,
       dispatchIntervalMs: env.DISPATCH_INTERVAL_SECONDS * 1000,

@@ -20,6 +20,8 @@ export interface CommandMqttOptions {
   readonly resolveMeter: ResolveMeterId;
   /** Subscribe through `$share/rasid-commands/…` (default true; false for a broker without them). */
   readonly shared?: boolean;
+  /** The shared-subscription group (default {@link COMMANDS_SHARE_GROUP}). */
+  readonly group?: string;
   readonly logger?: DispatcherLogger;
   /** Called after each ack or status has been handled (metrics, tests). */
   readonly onHandled?: (event: HandledEvent) => void;
@@ -31,9 +33,9 @@ export type HandledEvent =
   | { readonly channel: 'up/status'; readonly meterId: MeterId; readonly online: boolean };
 
 /** The filters the dispatcher subscribes to. */
-export function commandFilters(shared = true): string[] {
+export function commandFilters(shared = true, group = COMMANDS_SHARE_GROUP): string[] {
   const filters = [meterChannelFilter('up/ack'), meterChannelFilter('up/status')];
-  return shared ? filters.map((f) => sharedFilter(COMMANDS_SHARE_GROUP, f)) : filters;
+  return shared ? filters.map((f) => sharedFilter(group, f)) : filters;
 }
 
 /**
@@ -42,7 +44,7 @@ export function commandFilters(shared = true): string[] {
  */
 export async function attachCommandMqtt(options: CommandMqttOptions): Promise<() => Promise<void>> {
   const { client, dispatcher, resolveMeter, logger } = options;
-  const filters = commandFilters(options.shared ?? true);
+  const filters = commandFilters(options.shared ?? true, options.group);
   const inFlight = new Set<Promise<void>>();
 
   const handle = async (topic: string, payload: Buffer): Promise<void> => {

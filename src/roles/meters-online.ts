@@ -261,7 +261,16 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
           ingestRef.close();
         });
         for (let i = 0; i < config.mqtt.ingestClients; i++) {
-          const client = await connectIngestClient(workerUrl, `${node}-ingest-${i}`, auth, ingestRef);
+          const client = await connectIngestClient(
+            ingestRef,
+            workerUrl,
+            {
+              ...auth,
+              clientId: `${node}-ingest-${i}`,
+              properties: { sessionExpiryInterval: config.mqtt.sessionExpirySeconds },
+            },
+            `${config.mqtt.shareGroup}-ingest`,
+          );
           closers.push(() => client.endAsync());
         }
       }
@@ -287,6 +296,7 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
         },
         // aedes has no shared subscriptions; an external cluster shares the acks between Rasid's nodes.
         shared: external !== undefined,
+        group: `${config.mqtt.shareGroup}-commands`,
         logger: workerLog,
       });
       closers.push(detach);
@@ -372,18 +382,16 @@ export function smtpOptions(url: string, from: string) {
  * comes again after a reconnect, so a crash of this process loses nothing.
  */
 async function connectIngestClient(
-  url: string,
-  clientId: string,
-  auth: IClientOptions,
   ingest: Ingest,
+  url: string,
+  options: IClientOptions,
+  group: string,
 ): Promise<MqttClient> {
   let self: MqttClient | undefined;
   const client = await connect(url, {
-    ...auth,
-    clientId,
+    ...options,
     protocolVersion: 5,
     clean: false,
-    properties: { sessionExpiryInterval: 7 * 24 * 3600 },
     customHandleAcks(_topic, _message, packet, done) {
       ingest.intercept(null, packet as never, (error) => {
         if (error === null) {
@@ -397,6 +405,6 @@ async function connectIngestClient(
     },
   });
   self = client;
-  await client.subscribeAsync([...ingestFilters()], { qos: 1 });
+  await client.subscribeAsync([...ingestFilters('+', group)], { qos: 1 });
   return client;
 }

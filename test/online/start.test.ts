@@ -1,10 +1,10 @@
 /**
- * Meters online inside one started Rasid (the composition `rasid start` runs): an operator issues a meter's
- * MQTT credentials over HTTP, the meter connects to the embedded broker with them over a real socket, its
- * reading is in the store when its PUBACK arrives, a command queued over HTTP reaches it and its ack moves
- * the command to acknowledged, a vend's token is pushed to it, the ACL holds, and /metrics shows it all.
+ * Meters online inside one started Rasid (the composition `rasid start` runs), whichever broker it uses: an
+ * operator issues a meter's MQTT credentials over HTTP, the meter connects with them over a real socket, its
+ * readings are stored once, a command queued over HTTP reaches it and its ack moves the command to
+ * acknowledged, a vend's token is pushed to it, a flood of malformed messages does not hold up its readings,
+ * and /metrics shows it. The services suite runs this file again against the machine's Mosquitto (MQTT_URL).
  */
-import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Command,
@@ -14,143 +14,74 @@ import {
   encodeStatus,
   meterTopic,
 } from '../../protocols/mqtt/index.ts';
-import { hashSecret } from '../../src/security/secrets.ts';
-import type { RunningServer } from '../../src/server.ts';
-import type { Seed } from '../support/db.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
-import { seedVending } from '../support/vending-fixture.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: answers are JSON read field by field and checked by expect.
-type Json = any;
+import { type Json, type OnlineWorld, onlineWorld, waitFor } from './world.ts';
 
 describe('meters online in a started Rasid', () => {
-  let test: TestServer;
-  let server: RunningServer;
-  let seed: Seed;
-  let serial: string;
-  let operator: string;
-  let creds: { username: string; password: string; clientId: string; brokerUrl: string; topicRoot: string };
-  const clients: MqttClient[] = [];
-
-  async function call(method: string, path: string, body?: unknown, token: string | null = operator) {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: {
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : null) as Json };
-  }
-
-  async function meterClient(opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
-    const client = await mqtt.connectAsync(creds.brokerUrl, {
-      clientId: creds.clientId,
-      username: creds.username,
-      password: creds.password,
-      reconnectPeriod: 0,
-      ...opts,
-    });
-    clients.push(client);
-    return client;
-  }
+  let w: OnlineWorld;
 
   beforeAll(async () => {
-    test = await startTestServer('online');
-    server = test.server;
-    const db = server.core.store.db;
-    seed = await seedVending(db, server.core.keys, 'jo');
-    const meter = await db
-      .selectFrom('meters')
-      .select('serial')
-      .where('id', '=', seed.meterId)
-      .executeTakeFirstOrThrow();
-    serial = meter.serial;
-    await db
-      .insertInto('users')
-      .values({
-        utility_id: seed.utilityId,
-        username: 'op-1',
-        password_hash: await hashSecret('correct horse'),
-        role: 'operator',
-      })
-      .execute();
-    const login = await call(
-      'POST',
-      '/api/v1/sessions',
-      { utility: 'jo', username: 'op-1', password: 'correct horse' },
-      null,
-    );
-    expect(login.status).toBe(201);
-    operator = login.json.token;
+    w = await onlineWorld('online');
   }, 120_000);
 
   afterAll(async () => {
-    for (const c of clients) await c.endAsync(true).catch(() => {});
-    await test?.close();
+    await w?.close();
   });
 
-  it('issues MQTT credentials once, stored hashed, and audits it', async () => {
-    const issued = await call('POST', `/api/v1/meters/${seed.meterId}/mqtt-credentials`);
-    expect(issued.status).toBe(201);
-    creds = issued.json;
-    expect(creds.username).toBe(`jo.${serial}`);
-    expect(creds.clientId).toBe(serial);
-    expect(creds.topicRoot).toBe(`rasid/v1/jo/meters/${serial}`);
-    const port = server.metersOnline.broker?.addresses.tcp?.port;
-    expect(port).toBeGreaterThan(0);
-    expect(creds.brokerUrl).toBe(`mqtt://127.0.0.1:${port}`);
-    const row = await server.core.store.db
+  const readingsStored = async () =>
+    w.server.core.store.db
+      .selectFrom('readings')
+      .select(['ts', 'energy_wh', 'credit_minor'])
+      .where('meter_id', '=', w.seed.meterId)
+      .orderBy('ts')
+      .execute();
+
+  it('issues MQTT credentials shown once, stored hashed, audited', async () => {
+    const creds = await w.credentials();
+    expect(creds.username).toBe(`jo.${w.serial}`);
+    expect(creds.clientId).toBe(w.serial);
+    expect(creds.topicRoot).toBe(`rasid/v1/jo/meters/${w.serial}`);
+    const port = w.server.metersOnline.broker?.addresses.tcp?.port;
+    expect(creds.brokerUrl).toBe(w.external ? process.env.RASID_TEST_MQTT_URL : `mqtt://127.0.0.1:${port}`);
+    const row = await w.server.core.store.db
       .selectFrom('meters')
       .select(['mqtt_username', 'mqtt_password_hash'])
-      .where('id', '=', seed.meterId)
+      .where('id', '=', w.seed.meterId)
       .executeTakeFirstOrThrow();
     expect(row.mqtt_username).toBe(creds.username);
+    expect(row.mqtt_password_hash).toMatch(/^scrypt\$/);
     expect(row.mqtt_password_hash).not.toContain(creds.password);
-    const audit = await call('GET', `/api/v1/audit?subject=meter:${seed.meterId}`);
-    expect(JSON.stringify(audit.json)).toContain('meter.mqtt_credentials_issued');
+    const audit = await w.call('GET', `/api/v1/audit?subject=meter:${w.seed.meterId}`);
+    expect(audit.json.entries.map((e: Json) => e.action)).toContain('meter.mqtt_credentials_issued');
     expect(JSON.stringify(audit.json)).not.toContain(creds.password);
-    expect(test.logs.join('')).not.toContain(creds.password);
-  });
-
-  it('refuses a wrong password and a technician-less caller', async () => {
-    await expect(
-      mqtt.connectAsync(creds.brokerUrl, {
-        username: creds.username,
-        password: 'not-the-password',
-        reconnectPeriod: 0,
-      }),
-    ).rejects.toThrow(/Bad username or password|Not authorized/i);
-    const anonymous = await call('POST', `/api/v1/meters/${seed.meterId}/mqtt-credentials`, undefined, null);
+    expect(w.test.logs.join('')).not.toContain(creds.password);
+    const anonymous = await w.call(
+      'POST',
+      `/api/v1/meters/${w.seed.meterId}/mqtt-credentials`,
+      undefined,
+      null,
+    );
     expect(anonymous.status).toBe(401);
   });
 
-  it("stores a meter's reading before its PUBACK, and shows it over HTTP", async () => {
-    const meter = await meterClient();
+  it('stores a reading once, however often it is sent, and shows it over HTTP', async () => {
+    const meter = await w.meterClient();
     const ts = new Date(Date.UTC(2026, 10, 23, 9, 0, 0));
-    await meter.publishAsync(
-      meterTopic('jo', serial, 'up/reading'),
-      encodeReading({
-        v: 1,
-        seq: 1,
-        ts: ts.toISOString(),
-        energyWh: 1_234_567,
-        creditMinor: 4200,
-        relay: 'connected',
-      }),
-      { qos: 1 },
-    );
-    // PUBACK received: the row is already committed.
-    const rows = await server.core.store.db
-      .selectFrom('readings')
-      .select(['ts', 'energy_wh', 'credit_minor'])
-      .where('meter_id', '=', seed.meterId)
-      .execute();
-    expect(rows).toEqual([{ ts, energy_wh: 1_234_567n, credit_minor: 4200n }]);
-    const readings = await call('GET', `/api/v1/meters/${seed.meterId}/readings?limit=5`);
+    const reading = encodeReading({
+      v: 1,
+      seq: 1,
+      ts: ts.toISOString(),
+      energyWh: 1_234_567,
+      creditMinor: 4200,
+      relay: 'connected',
+    });
+    for (let i = 0; i < 3; i++) {
+      await meter.publishAsync(meterTopic('jo', w.serial, 'up/reading'), reading, { qos: 1 });
+    }
+    await waitFor(async () => (await readingsStored()).length > 0);
+    expect(await readingsStored()).toEqual([{ ts, energy_wh: 1_234_567n, credit_minor: 4200n }]);
+    const readings = await w.call('GET', `/api/v1/meters/${w.seed.meterId}/readings?limit=5`);
     expect(readings.status).toBe(200);
+    expect(readings.json.readings).toHaveLength(1);
     expect(readings.json.readings[0]).toMatchObject({
       energyWh: '1234567',
       creditMinor: '4200',
@@ -159,31 +90,42 @@ describe('meters online in a started Rasid', () => {
     await meter.endAsync();
   });
 
+  it("a flood of malformed messages does not hold up a good meter's readings", async () => {
+    const meter = await w.meterClient();
+    const topic = meterTopic('jo', w.serial, 'up/reading');
+    const junk = [Buffer.from('{not json'), Buffer.from('{"v":1}'), Buffer.alloc(5000, 0x41)];
+    for (let i = 0; i < 300; i++) meter.publish(topic, junk[i % junk.length]!, { qos: 1 });
+    const good = Date.UTC(2026, 10, 23, 9, 15, 0);
+    await meter.publishAsync(
+      topic,
+      encodeReading({ v: 1, seq: 2, ts: new Date(good).toISOString(), energyWh: 1_234_600 }),
+      { qos: 1 },
+    );
+    await waitFor(async () => (await readingsStored()).length === 2);
+    expect((await readingsStored())[1]).toMatchObject({ energy_wh: 1_234_600n });
+    const metrics = await (await fetch(`${w.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/rasid_ingest_refused_total\{reason="bad_json"\} 100/);
+    expect(metrics).toMatch(/rasid_ingest_refused_total\{reason="bad_schema"\} 100/);
+    expect(metrics).toMatch(/rasid_ingest_refused_total\{reason="too_large"\} 100/);
+    await meter.endAsync();
+  });
+
   it('delivers a command queued over HTTP to the online meter and records its ack', async () => {
-    const meter = await meterClient({
-      will: {
-        topic: meterTopic('jo', serial, 'up/status'),
-        payload: encodeStatus({ v: 1, state: 'offline', ts: new Date().toISOString() }),
-        qos: 1,
-        retain: true,
-      },
-    });
+    const meter = await w.meterClient();
     const received: Command[] = [];
     meter.on('message', (topic, payload) => {
       const decoded = decodeMessage(topic, payload);
       if (decoded.ok && decoded.channel === 'down/cmd') received.push(decoded.message);
     });
-    await meter.subscribeAsync(meterTopic('jo', serial, 'down/cmd'), { qos: 1 });
+    await meter.subscribeAsync(meterTopic('jo', w.serial, 'down/cmd'), { qos: 1 });
     await meter.publishAsync(
-      meterTopic('jo', serial, 'up/status'),
+      meterTopic('jo', w.serial, 'up/status'),
       encodeStatus({ v: 1, state: 'online', ts: new Date().toISOString() }),
       { qos: 1, retain: true },
     );
-    await waitFor(
-      async () => (await call('GET', `/api/v1/meters/${seed.meterId}/status`)).json.online === true,
-    );
+    await waitFor(async () => (await w.call('GET', `/api/v1/meters/${w.seed.meterId}/status`)).json.online);
 
-    const queued = await call('POST', `/api/v1/meters/${seed.meterId}/commands`, {
+    const queued = await w.call('POST', `/api/v1/meters/${w.seed.meterId}/commands`, {
       kind: 'disconnect',
       payload: { reason: 'operator' },
       reason: 'site visit',
@@ -195,7 +137,7 @@ describe('meters online in a started Rasid', () => {
     expect(command).toMatchObject({ kind: 'disconnect', payload: { reason: 'operator' } });
 
     await meter.publishAsync(
-      meterTopic('jo', serial, 'up/ack'),
+      meterTopic('jo', w.serial, 'up/ack'),
       encodeAck({
         v: 1,
         id: command.id,
@@ -206,66 +148,27 @@ describe('meters online in a started Rasid', () => {
       { qos: 1 },
     );
     await waitFor(
-      async () => (await call('GET', `/api/v1/commands/${command.id}`)).json.state === 'acknowledged',
+      async () => (await w.call('GET', `/api/v1/commands/${command.id}`)).json.state === 'acknowledged',
     );
-    const list = await call('GET', `/api/v1/meters/${seed.meterId}/commands`);
+    const list = await w.call('GET', `/api/v1/meters/${w.seed.meterId}/commands`);
     expect(list.json.commands.map((c: Json) => [c.kind, c.state])).toEqual([['disconnect', 'acknowledged']]);
 
-    const bad = await call('POST', `/api/v1/meters/${seed.meterId}/commands`, {
+    const bad = await w.call('POST', `/api/v1/meters/${w.seed.meterId}/commands`, {
       kind: 'disconnect',
       payload: { reason: 'because' },
     });
     expect(bad.status).toBe(400);
     expect(bad.json.code).toBe('validation_failed');
 
-    const audit = await call('GET', `/api/v1/audit?subject=command:${command.id}`);
+    const audit = await w.call('GET', `/api/v1/audit?subject=command:${command.id}`);
     expect(audit.json.entries.map((e: Json) => [e.action, e.actor.split(':')[0]])).toEqual(
       expect.arrayContaining([
         ['command.queued', 'user'],
         ['command.acknowledged', 'system'],
       ]),
     );
+    const metrics = await (await fetch(`${w.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/rasid_commands\{state="acknowledged"\} 1/);
     await meter.endAsync();
   });
-
-  it("closes a meter that publishes under another meter's topic, and keeps serving the others", async () => {
-    const meter = await meterClient();
-    const closed = new Promise<void>((resolve) => meter.once('close', () => resolve()));
-    meter.publish(
-      meterTopic('jo', 'SOMEONE-ELSE', 'up/reading'),
-      encodeReading({ v: 1, seq: 9, ts: new Date().toISOString(), energyWh: 1 }),
-      { qos: 1 },
-    );
-    await closed;
-    const again = await meterClient();
-    await again.publishAsync(
-      meterTopic('jo', serial, 'up/reading'),
-      encodeReading({
-        v: 1,
-        seq: 2,
-        ts: new Date(Date.UTC(2026, 10, 23, 9, 15)).toISOString(),
-        energyWh: 1_234_600,
-      }),
-      { qos: 1 },
-    );
-    const readings = await call('GET', `/api/v1/meters/${seed.meterId}/readings`);
-    expect(readings.json.readings).toHaveLength(2);
-  });
-
-  it('exposes broker, ingest and command metrics', async () => {
-    const res = await fetch(`${server.url}/metrics`);
-    const text = await res.text();
-    expect(text).toMatch(/rasid_broker_connects_total\{result="ok"\} [1-9]/);
-    expect(text).toMatch(/rasid_commands\{state="acknowledged"\} 1/);
-    expect(text).toMatch(/rasid_broker_acl_denied_total\{action="publish"\} 1/);
-    expect(text).toContain('rasid_ingest');
-  });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -13,6 +13,24 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * The broker the suites run against: Rasid's embedded one on a free port, or with `RASID_TEST_MQTT_URL` an
+ * external one (the machine's Mosquitto in CI). An external broker is shared with other suites running at
+ * the same time, so each server gets its own shared-subscription groups, client ids and short sessions.
+ */
+export function testBrokerEnv(name: string): Record<string, string> {
+  const external = process.env.RASID_TEST_MQTT_URL;
+  if (!external) return { MQTT_PORT: '0' };
+  const unique = `t${process.pid}-${name}-${Math.random().toString(36).slice(2, 8)}`;
+  return {
+    MQTT_URL: external,
+    MQTT_SHARE_GROUP: unique,
+    MQTT_CLIENT_ID: unique,
+    MQTT_SESSION_EXPIRY_SECONDS: '60',
+    MQTT_INGEST_CLIENTS: '4',
+  };
+}
+
 export async function startTestServer(name: string): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), `rasid-${name}-`));
   const logs: string[] = [];
@@ -23,7 +41,7 @@ export async function startTestServer(name: string): Promise<TestServer> {
     },
   });
   const server = await startServer(
-    loadConfig({ PORT: '0', MQTT_PORT: '0', LOG_LEVEL: 'debug', NODE_ENV: 'test', DATA_DIR: dir }),
+    loadConfig({ PORT: '0', LOG_LEVEL: 'debug', NODE_ENV: 'test', DATA_DIR: dir, ...testBrokerEnv(name) }),
     {
       logDestination: sink,
     },
