@@ -5,6 +5,7 @@ import { app, type RoutePlugin } from './api/app.ts';
 import { auth } from './api/auth.ts';
 import { adminRoutes } from './api/routes/admin.ts';
 import { caseRoutes } from './api/routes/cases.ts';
+import { customerRoutes } from './api/routes/customer.ts';
 import { metersOnlineRoutes } from './api/routes/meters-online.ts';
 import { paymentRoutes } from './api/routes/payments.ts';
 import { sessionRoutes } from './api/routes/sessions.ts';
@@ -102,6 +103,7 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
               ...(opts.now ? { now: opts.now } : {}),
             }),
           (f) => caseRoutes(f, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) }),
+          (f) => customerRoutes(f, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) }),
           (f) =>
             metersOnlineRoutes(f, {
               db: core.store.db,

@@ -1,0 +1,318 @@
+/**
+ * The customer's own API through real HTTP against a started Rasid (embedded PGlite): my accounts and
+ * meters with credit and days left, consumption per day, week and month from the readings roll-ups, token
+ * and payment history, low-credit alert settings; another customer's meter and account answer 404.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSecret } from '../../src/security/secrets.ts';
+import type { RunningServer } from '../../src/server.ts';
+import { type MeterId, minorUnits } from '../../src/store/schema.ts';
+import type { Seed } from '../support/db.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { seedVending } from '../support/vending-fixture.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: answers are JSON read field by field and checked by expect.
+type Json = any;
+
+describe('customer API over HTTP', () => {
+  let server: RunningServer;
+  let test: TestServer;
+  let seed: Seed;
+  const tokens: Record<'customer' | 'other' | 'operator', string> = { customer: '', other: '', operator: '' };
+  let otherMeterId: MeterId;
+  let otherAccountId: string;
+
+  async function call(
+    method: string,
+    path: string,
+    init: { as?: keyof typeof tokens | null; body?: unknown } = {},
+  ) {
+    const as = init.as === undefined ? 'customer' : init.as;
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: {
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(as ? { authorization: `Bearer ${tokens[as]}` } : {}),
+      },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+    return { status: res.status, json: (await res.json()) as Json };
+  }
+
+  beforeAll(async () => {
+    test = await startTestServer('customer-api');
+    server = test.server;
+    const db = server.core.store.db;
+    seed = await seedVending(db, server.core.keys, 'jo');
+    const other = await db
+      .insertInto('customers')
+      .values({ utility_id: seed.utilityId, name: 'Sami Nasser', email: 'sami@example.com' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const account = await db
+      .insertInto('accounts')
+      .values({
+        utility_id: seed.utilityId,
+        number: 'jo-0002',
+        customer_id: other.id,
+        premise_id: seed.premiseId,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    otherAccountId = account.id;
+    const meter = await db
+      .insertInto('meters')
+      .values({
+        utility_id: seed.utilityId,
+        serial: 'jo-W-0002',
+        kind: 'water',
+        protocol: 'modbus',
+        mode: 'central',
+        account_id: account.id,
+        status: 'active',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    otherMeterId = meter.id;
+    const password = await hashSecret('correct horse');
+    for (const [who, role, customerId] of [
+      ['customer', 'customer', seed.customerId],
+      ['other', 'customer', other.id],
+      ['operator', 'operator', null],
+    ] as const) {
+      await db
+        .insertInto('users')
+        .values({
+          utility_id: seed.utilityId,
+          username: who,
+          password_hash: password,
+          role,
+          customer_id: customerId,
+        })
+        .execute();
+      const login = await call('POST', '/api/v1/sessions', {
+        as: null,
+        body: { utility: 'jo', username: who, password: 'correct horse' },
+      });
+      expect(login.status).toBe(201);
+      tokens[who] = login.json.token;
+    }
+
+    // Readings of the token-mode electricity meter: cumulative Wh, and the credit the meter reports.
+    const reading = (ts: string, energyWh: bigint, creditMinor: bigint | null = null) => ({
+      meter_id: seed.meterId,
+      ts: new Date(ts),
+      energy_wh: energyWh,
+      credit_minor: creditMinor === null ? null : minorUnits(creditMinor),
+      relay: true,
+    });
+    await db
+      .insertInto('readings')
+      .values([
+        reading('2026-01-04T20:00:00Z', 800n),
+        reading('2026-01-05T00:30:00Z', 1000n),
+        reading('2026-01-05T23:00:00Z', 3000n),
+        reading('2026-01-06T12:00:00Z', 4500n),
+        reading('2026-01-07T12:00:00Z', 4500n),
+        reading('2026-01-12T10:00:00Z', 10_000n, 4500n),
+      ])
+      .execute();
+    // The balance engine's last decision on the meter, with its days-left estimate.
+    await db
+      .insertInto('audit_log')
+      .values({
+        utility_id: seed.utilityId,
+        actor: 'system:balance',
+        action: 'balance.alert_low_credit',
+        subject: `meter:${seed.meterId}`,
+        details: { reason: 'days_left_below_threshold', creditMinor: '4500', daysLeft: 1.5 },
+      })
+      .execute();
+    await server.core.vending.vend({
+      utilityId: seed.utilityId,
+      meter: 'jo-M-0001',
+      amountMinor: 5000n,
+      channel: { kind: 'vendor', vendorId: seed.vendorId, kioskId: seed.kioskId },
+      idempotencyKey: 'customer-test-1',
+      actor: `kiosk:${seed.kioskId}`,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await test?.close();
+  });
+
+  it('who I am: masked contacts, my accounts with credit and alert settings', async () => {
+    const me = await call('GET', '/api/v1/me');
+    expect(me.status).toBe(200);
+    expect(me.json.customer).toMatchObject({
+      id: seed.customerId,
+      name: 'Huda Haddad',
+      preferredLanguage: 'ar',
+      phone: '•••0001',
+      email: null,
+    });
+    expect(me.json.accounts).toEqual([
+      {
+        id: seed.accountId,
+        number: 'jo-0001',
+        status: 'active',
+        premise: { address: '12 Rainbow St', area: 'Jabal Amman' },
+        credit: expect.objectContaining({ currency: 'JOD' }),
+        alerts: { enabled: true, threshold: null, days: null },
+      },
+    ]);
+    const other = await call('GET', '/api/v1/me', { as: 'other' });
+    expect(other.json.customer.email).toBe('s•••@example.com');
+  });
+
+  it('my meters: credit the token meter reported, the engine days-left estimate, the last reading', async () => {
+    const res = await call('GET', '/api/v1/me/meters');
+    expect(res.status).toBe(200);
+    expect(res.json.meters).toEqual([
+      expect.objectContaining({
+        id: seed.meterId,
+        serial: 'jo-M-0001',
+        kind: 'electricity',
+        mode: 'token',
+        unit: 'Wh',
+        account: { id: seed.accountId, number: 'jo-0001' },
+        credit: { minor: '4500', amount: '4.500', currency: 'JOD' },
+        creditAt: '2026-01-12T10:00:00.000Z',
+        daysLeft: 1.5,
+        daysLeftAt: expect.any(String),
+        lastReading: { ts: '2026-01-12T10:00:00.000Z', register: '10000', relay: true },
+      }),
+    ]);
+    const theirs = await call('GET', '/api/v1/me/meters', { as: 'other' });
+    expect(
+      theirs.json.meters.map((m: { serial: string; credit: Json }) => [m.serial, m.credit.amount]),
+    ).toEqual([['jo-W-0002', '0.000']]);
+  });
+
+  it.each([
+    {
+      bucket: 'day',
+      from: '2026-01-05',
+      series: [
+        ['2026-01-05T00:00:00.000Z', '2200', 2],
+        ['2026-01-06T00:00:00.000Z', '1500', 1],
+        ['2026-01-07T00:00:00.000Z', '0', 1],
+        ['2026-01-12T00:00:00.000Z', '5500', 1],
+      ],
+      total: '9200',
+    },
+    {
+      bucket: 'week',
+      from: '2026-01-05',
+      series: [
+        ['2026-01-05T00:00:00.000Z', '3700', 4],
+        ['2026-01-12T00:00:00.000Z', '5500', 1],
+      ],
+      total: '9200',
+    },
+    // From the first of the month the reading of the 4th is the baseline: its day uses nothing.
+    { bucket: 'month', from: '2026-01-10', series: [['2026-01-01T00:00:00.000Z', '9200', 6]], total: '9200' },
+  ])('consumption per $bucket', async ({ bucket, from, series, total }) => {
+    const res = await call(
+      'GET',
+      `/api/v1/me/meters/${seed.meterId}/consumption?bucket=${bucket}&from=${from}&to=2026-01-20`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ meterId: seed.meterId, unit: 'Wh', bucket, total });
+    expect(res.json.series.map((p: Json) => [p.start, p.units, p.readings])).toEqual(series);
+  });
+
+  it("another customer's meter is unknown; a bad bucket is 400", async () => {
+    const foreign = await call('GET', `/api/v1/me/meters/${otherMeterId}/consumption`);
+    expect(foreign.status).toBe(404);
+    expect(foreign.json.code).toBe('not_found');
+    const bad = await call('GET', `/api/v1/me/meters/${seed.meterId}/consumption?bucket=year`);
+    expect(bad.status).toBe(400);
+    expect(bad.json.code).toBe('validation_failed');
+  });
+
+  it('token and payment history', async () => {
+    const t = await call('GET', '/api/v1/me/tokens');
+    expect(t.status).toBe(200);
+    expect(t.json.tokens).toHaveLength(1);
+    expect(t.json.tokens[0]).toMatchObject({
+      meterSerial: 'jo-M-0001',
+      kind: 'credit',
+      token: expect.stringMatching(/^\d{20}$/),
+      vendId: expect.any(String),
+      usedAt: null,
+    });
+    const p = await call('GET', '/api/v1/me/payments');
+    expect(p.json.payments).toEqual([
+      expect.objectContaining({
+        vendId: t.json.tokens[0].vendId,
+        channel: 'vendor',
+        accountNumber: 'jo-0001',
+        meterSerial: 'jo-M-0001',
+        amountPaid: { minor: '5000', amount: '5.000', currency: 'JOD' },
+        unit: 'Wh',
+        token: t.json.tokens[0].token,
+        status: 'completed',
+        paymentStatus: null,
+      }),
+    ]);
+    expect((await call('GET', '/api/v1/me/payments', { as: 'other' })).json.payments).toEqual([]);
+    expect((await call('GET', `/api/v1/me/tokens?meterId=${otherMeterId}`)).status).toBe(404);
+  });
+
+  it('low-credit alert settings: set, read back, audited; not on another account', async () => {
+    const set = await call('PUT', `/api/v1/me/accounts/${seed.accountId}/alerts`, {
+      body: { enabled: true, thresholdMinor: 1500, days: 3 },
+    });
+    expect(set.status).toBe(200);
+    expect(set.json).toEqual({
+      enabled: true,
+      threshold: { minor: '1500', amount: '1.500', currency: 'JOD' },
+      days: 3,
+    });
+    const off = await call('PUT', `/api/v1/me/accounts/${seed.accountId}/alerts`, {
+      body: { enabled: false },
+    });
+    expect(off.json).toMatchObject({ enabled: false, days: 3 });
+    const me = await call('GET', '/api/v1/me');
+    expect(me.json.accounts[0].alerts).toEqual({
+      enabled: false,
+      threshold: { minor: '1500', amount: '1.500', currency: 'JOD' },
+      days: 3,
+    });
+    const row = await server.core.store.db
+      .selectFrom('accounts')
+      .select(['low_credit_alert_enabled', 'low_credit_alert_minor', 'low_credit_alert_days'])
+      .where('id', '=', seed.accountId)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({
+      low_credit_alert_enabled: false,
+      low_credit_alert_minor: 1500n,
+      low_credit_alert_days: 3,
+    });
+    const audit = await server.core.store.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('action', '=', 'account.alerts')
+      .orderBy('id')
+      .execute();
+    expect(audit.map((a) => a.details.to)).toEqual([
+      { enabled: true, thresholdMinor: '1500', days: 3 },
+      { enabled: false, thresholdMinor: '1500', days: 3 },
+    ]);
+    const foreign = await call('PUT', `/api/v1/me/accounts/${otherAccountId}/alerts`, {
+      body: { enabled: false },
+    });
+    expect(foreign.status).toBe(404);
+    const bad = await call('PUT', `/api/v1/me/accounts/${seed.accountId}/alerts`, {
+      body: { enabled: true, days: 99 },
+    });
+    expect(bad.status).toBe(400);
+  });
+
+  it('staff are not customers here: 403; no session: 401', async () => {
+    expect((await call('GET', '/api/v1/me/meters', { as: 'operator' })).status).toBe(403);
+    expect((await call('GET', '/api/v1/me/meters', { as: null })).status).toBe(401);
+  });
+});
