@@ -123,7 +123,8 @@ const DlmsMeterSchema = z.object({
   profile: z.union([z.literal('dlms-prepaid'), DlmsProfileSchema]).default('dlms-prepaid'),
 });
 
-const MeterSchema = z.discriminatedUnion('protocol', [ModbusMeterSchema, DlmsMeterSchema]);
+/** One meter of the configuration: also what Rasid's gateway route hands a gateway (src/api/routes/gateways.ts). */
+export const MeterSchema = z.discriminatedUnion('protocol', [ModbusMeterSchema, DlmsMeterSchema]);
 
 export const GatewayConfigSchema = z
   .object({
@@ -174,7 +175,7 @@ export const GatewayConfigSchema = z
     metrics: z
       .object({ host: HostSchema.default('127.0.0.1'), port: z.number().int().min(0).max(65535) })
       .optional(),
-    meters: z.array(MeterSchema).min(1),
+    meters: z.array(MeterSchema),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -294,10 +295,19 @@ function deepFreeze<T>(value: T): T {
 
 /**
  * Validates a configuration object (as parsed from JSON) and resolves its secrets and profiles. Throws a
- * `ZodError` for a shape that is wrong and a {@link GatewayConfigError} for a secret that is missing.
+ * `ZodError` for a shape that is wrong and a {@link GatewayConfigError} for a secret that is missing or
+ * an empty meter list (unless `allowNoMeters`).
  */
-export function loadConfig(source: unknown, env: Environment = {}): GatewayConfig {
+export function loadConfig(
+  source: unknown,
+  env: Environment = {},
+  options: { readonly allowNoMeters?: boolean } = {},
+): GatewayConfig {
   const raw = GatewayConfigSchema.parse(source);
+  // A file lists its meters; a gateway whose meters come from Rasid may have none yet.
+  if (raw.meters.length === 0 && !options.allowNoMeters) {
+    throw new GatewayConfigError('meters: list at least one meter');
+  }
   const { password, ...broker } = raw.broker;
   const config: GatewayConfig = {
     ...raw,

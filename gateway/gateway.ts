@@ -50,6 +50,11 @@ export class ClockSequence implements SequenceSource {
   }
 }
 
+/** Whether two settings of one meter are the same (the configuration is plain data: JSON compares it). */
+function sameSettings(a: MeterConfig, b: MeterConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 export interface DriverDeps {
   readonly sequence: SequenceSource;
   readonly now: () => number;
@@ -81,7 +86,13 @@ export interface GatewayOptions {
 export class Gateway {
   readonly config: GatewayConfig;
   readonly metrics: GatewayMetrics;
+  /** The worker of each meter served now. */
   readonly workers: ReadonlyMap<string, MeterWorker>;
+  private readonly workerMap = new Map<string, MeterWorker>();
+  private readonly meterConfigs = new Map<string, MeterConfig>();
+  private readonly options: GatewayOptions;
+  private readonly semaphore: Semaphore;
+  private started = false;
   private readonly logger: GatewayLogger;
   private readonly now: () => number;
   private readonly desk: CommandDesk;
@@ -92,36 +103,17 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     const config = options.config;
     this.config = config;
+    this.options = options;
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new GatewayMetrics();
     this.now = options.now ?? Date.now;
     this.statusTopic = gatewayStatusTopic(config.utility, config.gatewayId);
-
-    const semaphore = new Semaphore(config.polling.concurrency);
-    const workers = new Map<string, MeterWorker>();
-    for (const meter of config.meters) {
-      const driver = options.createDriver(meter, { sequence: new ClockSequence(this.now), now: this.now });
-      workers.set(
-        meter.id,
-        new MeterWorker({
-          meter,
-          driver,
-          semaphore,
-          policy: config.polling,
-          onReading: (meterId, reading) => this.publishReading(meterId, reading),
-          onStatus: (meterId, online) => this.publishMeterStatus(meterId, online),
-          metrics: this.metrics,
-          logger: this.logger,
-          now: this.now,
-          ...(options.random ? { random: options.random } : {}),
-        }),
-      );
-      this.eventSeq.set(meter.id, new ClockSequence(this.now));
-    }
-    this.workers = workers;
+    this.semaphore = new Semaphore(config.polling.concurrency);
+    for (const meter of config.meters) this.addMeter(meter);
+    this.workers = this.workerMap;
 
     this.desk = new CommandDesk({
-      workers,
+      workers: this.workerMap,
       memory: config.commandMemory,
       metrics: this.metrics,
       logger: this.logger,
@@ -133,8 +125,97 @@ export class Gateway {
     });
   }
 
+  /** The meters served now (the configuration's, then each {@link Gateway.setMeters} list). */
+  get meters(): readonly MeterConfig[] {
+    return [...this.meterConfigs.values()];
+  }
+
+  private addMeter(meter: MeterConfig): MeterWorker {
+    const driver = this.options.createDriver(meter, {
+      sequence: new ClockSequence(this.now),
+      now: this.now,
+    });
+    const worker = new MeterWorker({
+      meter,
+      driver,
+      semaphore: this.semaphore,
+      policy: this.config.polling,
+      onReading: (meterId, reading) => this.publishReading(meterId, reading),
+      onStatus: (meterId, online) => this.publishMeterStatus(meterId, online),
+      metrics: this.metrics,
+      logger: this.logger,
+      now: this.now,
+      ...(this.options.random ? { random: this.options.random } : {}),
+    });
+    this.workerMap.set(meter.id, worker);
+    this.meterConfigs.set(meter.id, meter);
+    if (!this.eventSeq.has(meter.id)) this.eventSeq.set(meter.id, new ClockSequence(this.now));
+    return worker;
+  }
+
+  /**
+   * Replaces the list of meters served, as a gateway whose meters come from Rasid does after each fetch:
+   * a meter no longer listed is stopped (after its operation in progress) and its commands unsubscribed;
+   * a new meter, or one whose settings changed, gets a fresh worker, polled and subscribed at once. Meters
+   * whose settings are the same keep their worker, connection and schedule. Nothing is published for a
+   * meter taken off: it may be served by another gateway already (docs/gateway.md).
+   */
+  async setMeters(
+    meters: readonly MeterConfig[],
+  ): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    const next = new Map(meters.map((m) => [m.id, m]));
+    const added: string[] = [];
+    const removed: string[] = [];
+    const changed: string[] = [];
+    for (const [id, current] of this.meterConfigs) {
+      const wanted = next.get(id);
+      if (wanted === undefined) removed.push(id);
+      else if (!sameSettings(current, wanted)) changed.push(id);
+    }
+    for (const id of next.keys()) if (!this.meterConfigs.has(id)) added.push(id);
+    const client = this.client;
+    const utility = this.config.utility;
+    for (const id of [...removed, ...changed]) {
+      const worker = this.workerMap.get(id);
+      this.workerMap.delete(id);
+      this.meterConfigs.delete(id);
+      await worker?.stop();
+    }
+    if (client !== null && removed.length > 0) {
+      client.unsubscribe(removed.map((id) => meterTopic(utility, id, 'down/cmd')));
+    }
+    for (const id of [...changed, ...added]) {
+      const meter = next.get(id);
+      if (meter === undefined) continue;
+      const worker = this.addMeter(meter);
+      if (this.started) worker.start();
+    }
+    if (client !== null && added.length > 0) {
+      client.subscribe(
+        added.map((id) => meterTopic(utility, id, 'down/cmd')),
+        { qos: 1 },
+        (err) => {
+          if (err) this.logger.error({ err: err.message }, 'subscribing to new meters\u2019 commands failed');
+        },
+      );
+    }
+    if (added.length + removed.length + changed.length > 0) {
+      this.logger.info(
+        {
+          gateway: this.config.gatewayId,
+          added: added.length,
+          removed: removed.length,
+          changed: changed.length,
+        },
+        'meter list changed',
+      );
+    }
+    return { added, removed, changed };
+  }
+
   /** Starts polling every meter, connects to the broker and resolves after the first CONNACK. */
   async start(): Promise<void> {
+    this.started = true;
     for (const worker of this.workers.values()) worker.start();
     const { broker, gatewayId } = this.config;
     const options: IClientOptions = {
@@ -163,6 +244,7 @@ export class Gateway {
    * offline (`reason: "shutdown"`) and disconnects.
    */
   async stop(): Promise<void> {
+    this.started = false;
     await Promise.all([...this.workers.values()].map((w) => w.stop()));
     await this.desk.drain();
     const client = this.client;

@@ -5,6 +5,7 @@ import { app, type RoutePlugin } from './api/app.ts';
 import { auth } from './api/auth.ts';
 import { adminRoutes } from './api/routes/admin.ts';
 import { caseRoutes } from './api/routes/cases.ts';
+import { gatewayRoutes } from './api/routes/gateways.ts';
 import { customerRoutes } from './api/routes/customer.ts';
 import { metersOnlineRoutes } from './api/routes/meters-online.ts';
 import { paymentRoutes } from './api/routes/payments.ts';
@@ -110,6 +111,7 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
               dispatcher: opts.metersOnline?.dispatcher ?? null,
               brokerUrl: opts.metersOnline?.brokerUrl ?? null,
             }),
+          (f) => gatewayRoutes(f, { db: core.store.db, keys: core.keys }),
           ...(opts.routes ?? []),
         ],
   });

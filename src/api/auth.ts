@@ -1,13 +1,24 @@
 /**
- * Who is calling: people with sessions (bearer tokens), kiosks with API keys. Every route under /api/ must
- * declare `config.access`: 'public' or the roles allowed (admin may do everything). A route that forgets to
- * declare it is refused for everyone, so a new route is closed until someone opens it on purpose.
+ * Who is calling: people with sessions (bearer tokens), kiosks with API keys, and protocol gateways with
+ * API keys of their own (`rgw_…`, in `request.gateway`; a route opens to them by listing 'gateway'). Every
+ * route under /api/ must declare `config.access`: 'public' or the roles allowed (admin may do everything).
+ * A route that forgets to declare it is refused for everyone, so a new route is closed until someone opens
+ * it on purpose.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Kysely } from 'kysely';
-import type { CustomerId, Database, KioskId, Role, UserId, UtilityId, VendorId } from '../store/schema.ts';
+import type {
+  CustomerId,
+  Database,
+  GatewayId,
+  KioskId,
+  Role,
+  UserId,
+  UtilityId,
+  VendorId,
+} from '../store/schema.ts';
 import { AppError } from './errors.ts';
 
 export type Principal =
@@ -28,7 +39,17 @@ export type Principal =
       readonly role: 'vendor';
     };
 
-export type Access = 'public' | readonly Role[];
+/** A protocol gateway signed in with its API key: it may call only the routes that list 'gateway'. */
+export interface GatewayPrincipal {
+  readonly kind: 'gateway';
+  readonly gatewayId: GatewayId;
+  readonly utilityId: UtilityId;
+}
+
+export type Access = 'public' | readonly (Role | 'gateway')[];
+
+/** Prefix of a gateway's API key: it tells which table holds the key. */
+export const GATEWAY_KEY_PREFIX = 'rgw_';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,6 +58,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
+    gateway: GatewayPrincipal | null;
   }
 }
 
@@ -70,6 +92,7 @@ export interface AuthOptions {
 const authPlugin: FastifyPluginAsync<AuthOptions> = async (fastify, opts) => {
   const now = opts.now ?? (() => new Date());
   fastify.decorateRequest('principal', null);
+  fastify.decorateRequest('gateway', null);
 
   fastify.addHook('onRequest', async (request) => {
     const url = request.url;
@@ -107,6 +130,21 @@ const authPlugin: FastifyPluginAsync<AuthOptions> = async (fastify, opts) => {
       } else if (access !== 'public') {
         throw new AppError('unauthenticated', 'the session is unknown, expired or revoked');
       }
+    } else if (typeof apiKey === 'string' && apiKey.startsWith(GATEWAY_KEY_PREFIX)) {
+      const gateway = await opts.db
+        .selectFrom('gateways')
+        .select(['id', 'utility_id', 'active'])
+        .where('api_key_hash', '=', secretDigest(apiKey))
+        .executeTakeFirst();
+      if (gateway?.active) {
+        request.gateway = { kind: 'gateway', gatewayId: gateway.id, utilityId: gateway.utility_id };
+        if (access === 'public' || access?.includes('gateway')) return;
+        throw new AppError(
+          'forbidden',
+          `a gateway may not call ${request.method} ${request.routeOptions.url}`,
+        );
+      }
+      if (access !== 'public') throw new AppError('unauthenticated', 'the API key is unknown or disabled');
     } else if (typeof apiKey === 'string' && apiKey.length > 0) {
       const kiosk = await opts.db
         .selectFrom('kiosks')
@@ -136,7 +174,7 @@ const authPlugin: FastifyPluginAsync<AuthOptions> = async (fastify, opts) => {
     if (access === undefined) throw new AppError('forbidden', 'this route declares no access rule');
     if (!request.principal) throw new AppError('unauthenticated');
     const role = request.principal.role;
-    if (role !== 'admin' && !access.includes(role)) {
+    if (role !== 'admin' && !(access as readonly string[]).includes(role)) {
       throw new AppError(
         'forbidden',
         `role ${role} may not call ${request.method} ${request.routeOptions.url}`,

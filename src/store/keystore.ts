@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { Database, UtilityId, VendingKeyId } from './schema.ts';
@@ -65,6 +65,14 @@ export interface VendingKey {
 }
 
 export interface KeyStore {
+  /**
+   * Seals a secret other than a vending key (a meter's DLMS password or keys) for a column of its own:
+   * AES-256-GCM under a key derived from the master key for this use only, bound to `context` (say
+   * `gateway_meters:<meterId>`) so that the box opens on its own row only. Returns iv ‖ tag ‖ ciphertext.
+   */
+  seal(context: string, plaintext: Uint8Array): Buffer;
+  /** Opens a {@link KeyStore.seal} box of the same context; throws a KeyStoreError otherwise. */
+  open(context: string, box: Uint8Array): SecretKey;
   /** Encrypts and stores a key; returns its id. */
   put(input: VendingKeyInput): Promise<VendingKeyId>;
   /** Decrypts a key by id; `undefined` when there is no such row. */
@@ -86,6 +94,8 @@ export function createKeyStore(options: { db: Kysely<Database>; masterKey: Uint8
     throw new KeyStoreError(`master key must be ${MASTER_KEY_BYTES} bytes, got ${options.masterKey.length}`);
   }
   const masterKey = Buffer.from(options.masterKey);
+  // A separate key for sealed secrets: vending-key rows and sealed boxes never share a key.
+  const sealKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'rasid:sealed-secret:v1', 32));
   const { db } = options;
 
   type Row = {
@@ -119,6 +129,36 @@ export function createKeyStore(options: { db: Kysely<Database>; masterKey: Uint8
   const columns = ['id', 'utility_id', 'sgc', 'krn', 'label', 'ciphertext', 'iv', 'auth_tag'] as const;
 
   return {
+    seal(context, plaintext) {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv(ALGORITHM, sealKey, iv, { authTagLength: TAG_BYTES });
+      cipher.setAAD(Buffer.from(`rasid:sealed:v1:${context}`, 'utf8'));
+      const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+      return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]);
+    },
+
+    open(context, box) {
+      const bytes = Buffer.from(box);
+      if (bytes.length <= IV_BYTES + TAG_BYTES)
+        throw new KeyStoreError(`sealed secret of ${context} is too short`);
+      const decipher = createDecipheriv(ALGORITHM, sealKey, bytes.subarray(0, IV_BYTES), {
+        authTagLength: TAG_BYTES,
+      });
+      decipher.setAAD(Buffer.from(`rasid:sealed:v1:${context}`, 'utf8'));
+      decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+      let plain: Buffer;
+      try {
+        plain = Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
+      } catch {
+        throw new KeyStoreError(
+          `sealed secret of ${context} failed authentication (wrong master key or row)`,
+        );
+      }
+      const secret = new SecretKey(plain);
+      plain.fill(0);
+      return secret;
+    },
+
     async put(input) {
       if (input.key.length === 0) throw new KeyStoreError('vending key is empty');
       const id = randomUUID() as VendingKeyId;

@@ -33,6 +33,7 @@ export type TariffId = Brand<string, 'TariffId'>;
 export type VendId = Brand<string, 'VendId'>;
 export type PaymentId = Brand<string, 'PaymentId'>;
 export type CommandId = Brand<string, 'CommandId'>;
+export type GatewayId = Brand<string, 'GatewayId'>;
 export type CaseId = Brand<string, 'CaseId'>;
 
 /** Integer amount in the utility currency's minor unit (ISO 4217 exponent); signed in ledgers. */
@@ -576,6 +577,38 @@ export interface StreamTicketsTable {
   created_at: CreatedAt;
 }
 
+/** A protocol gateway (migration 0008): it fetches its meter list with its API key. */
+export interface GatewaysTable {
+  id: Generated<GatewayId>;
+  utility_id: Immutable<UtilityId>;
+  /** The gateway's id on the broker (client id, `gateways/<code>/status`), unique in the utility. */
+  code: Immutable<string>;
+  name: string;
+  /** SHA-256 of the API key (`rgw_…`), shown once at creation. */
+  api_key_hash: string;
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  /** The broker URL the gateway is told to use; null: the gateway's own setting. */
+  broker_url: string | null;
+  /** Seconds between two readings of a meter, unless the meter says otherwise. */
+  poll_interval_s: ColumnType<number, number | undefined, number>;
+  created_at: CreatedAt;
+}
+
+/**
+ * One meter served by one gateway: how the gateway reaches it. A meter is served by at most one gateway.
+ * `settings` is the gateway configuration's meter entry (docs/gateway.md) without its id, kind, protocol
+ * and secrets; the secrets (LLS password, HLS keys) are `secret_box`, sealed by the key store.
+ */
+export interface GatewayMetersTable {
+  meter_id: Immutable<MeterId>;
+  gateway_id: GatewayId;
+  utility_id: Immutable<UtilityId>;
+  settings: Record<string, unknown>;
+  /** iv (12) ‖ GCM tag (16) ‖ ciphertext of the secrets as JSON; null when the meter needs none. */
+  secret_box: Buffer | null;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export interface Database {
   sessions: SessionsTable;
   one_time_codes: OneTimeCodesTable;
@@ -589,6 +622,8 @@ export interface Database {
   vending_keys: VendingKeysTable;
   vendors: VendorsTable;
   kiosks: KiosksTable;
+  gateways: GatewaysTable;
+  gateway_meters: GatewayMetersTable;
   users: UsersTable;
   tariffs: TariffsTable;
   account_ledger: AccountLedgerTable;
