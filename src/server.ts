@@ -1,12 +1,12 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { app, type RoutePlugin } from './api/app.ts';
 import { auth } from './api/auth.ts';
 import { adminRoutes } from './api/routes/admin.ts';
 import { caseRoutes } from './api/routes/cases.ts';
-import { gatewayRoutes } from './api/routes/gateways.ts';
 import { customerRoutes } from './api/routes/customer.ts';
+import { gatewayRoutes } from './api/routes/gateways.ts';
 import { metersOnlineRoutes } from './api/routes/meters-online.ts';
 import { paymentRoutes } from './api/routes/payments.ts';
 import { sessionRoutes } from './api/routes/sessions.ts';
@@ -55,6 +55,7 @@ export interface ServerOptions {
 export async function buildServer(config: Config, core: Core, logger: Logger, opts: ServerOptions = {}) {
   const fastify = Fastify({ loggerInstance: logger as FastifyBaseLogger, trustProxy: true });
   const metrics = opts.registry ?? processRegistry();
+  countRequests(fastify, metrics);
   const base = config.publicUrl ?? `http://${config.host}:${config.port}`;
   const payments = new PaymentService({
     db: core.store.db,
@@ -116,6 +117,36 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
         ],
   });
   return fastify;
+}
+
+/**
+ * `rasid_http_requests_total` and `rasid_http_request_seconds` by route pattern, method and status: vends
+ * are the `POST /api/v1/vends` series (201 sold, 200 the same idempotency key again, 402 float short...).
+ */
+function countRequests(fastify: FastifyInstance, registry: Registry): void {
+  const labelNames = ['route', 'method', 'status'] as const;
+  const requests = new Counter({
+    name: 'rasid_http_requests_total',
+    help: 'HTTP requests answered, by route pattern, method and status',
+    labelNames,
+    registers: [registry],
+  });
+  const seconds = new Histogram({
+    name: 'rasid_http_request_seconds',
+    help: 'HTTP response time by route pattern, method and status',
+    labelNames,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    const labels = {
+      route: request.routeOptions.url ?? 'unmatched',
+      method: request.method,
+      status: String(reply.statusCode),
+    };
+    requests.inc(labels);
+    seconds.observe(labels, reply.elapsedTime / 1000);
+  });
 }
 
 function processRegistry(): Registry {

@@ -20,6 +20,12 @@ const ON_DEMAND: readonly {
     load: async () => (await import('./sim.ts')).registerSimCommand,
   },
   {
+    name: 'demo',
+    description:
+      'start Rasid with a seeded demo utility and a simulated fleet of meters (not for production)',
+    load: async () => (await import('./demo.ts')).registerDemoCommand,
+  },
+  {
     name: 'gateway',
     description: 'bridge Modbus TCP and DLMS/COSEM meters to Rasid over MQTT (see docs/gateway.md)',
     load: async () => (await import('./gateway.ts')).registerGatewayCommand,
