@@ -15,6 +15,7 @@ import type { Config } from './config.ts';
 import { PaymentService } from './payments/service.ts';
 import { type Core, openCore } from './roles/core.ts';
 import { type MetersOnline, startMetersOnline } from './roles/meters-online.ts';
+import { webRoutes } from './web/index.ts';
 
 export const VERSION = '0.1.0';
 
@@ -106,6 +107,7 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
             }),
           (f) => caseRoutes(f, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) }),
           (f) => customerRoutes(f, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) }),
+          (f) => webRoutes(f, { db: core.store.db, publicRateLimit: config.publicRateLimit }),
           (f) =>
             metersOnlineRoutes(f, {
               db: core.store.db,

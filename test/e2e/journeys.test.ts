@@ -1,0 +1,297 @@
+/**
+ * Each role's main journey in the web app, in Arabic and in English, in Debian's Chromium: the customer's
+ * top-up from an empty session to a token in at most four screens, and the vendor kiosk's sale, reprint,
+ * today's sales and end-of-day reconciliation. Arabic pages are checked for right-to-left layout, and a
+ * screenshot of each role's main screen in each language is saved under test-output/screenshots/.
+ */
+
+import type { Locator } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type Page, screenshot, startWebWorld, type WebWorld } from './support.ts';
+
+// Evaluated in the page: the browser's globals, typed as far as these checks use them.
+interface Box {
+  left: number;
+  right: number;
+}
+interface PageElement {
+  id: string;
+  getAttribute(name: string): string | null;
+  getBoundingClientRect(): Box;
+}
+declare const document: {
+  documentElement: { lang: string; dir: string };
+  activeElement: PageElement | null;
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): Iterable<PageElement>;
+  createRange(): { selectNodeContents(node: PageElement): void; getBoundingClientRect(): Box };
+};
+
+type Lang = 'ar' | 'en';
+const LANGS: readonly Lang[] = ['ar', 'en'];
+const PHONE = { width: 390, height: 844 };
+
+let world: WebWorld;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+beforeAll(async () => {
+  world = await startWebWorld('journeys');
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await world?.close();
+});
+
+const pageErrors = new WeakMap<Page, string[]>();
+
+async function newPage(lang: Lang, viewport = PHONE): Promise<Page> {
+  const context = await browser.newContext({ locale: lang === 'ar' ? 'ar-JO' : 'en-US', viewport });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  pageErrors.set(page, errors);
+  page.on('pageerror', (e) => errors.push(e.message));
+  // A refused API call is logged by Chromium as a failed resource; the screens handle those themselves.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  return page;
+}
+
+/** Closes a page's context after checking that no script failed on it. */
+async function done(page: Page): Promise<void> {
+  const errors = pageErrors.get(page) ?? [];
+  await page.context().close();
+  expect(errors).toEqual([]);
+}
+
+/** The document's language and direction, and where the screen's heading sits in its column. */
+async function layout(page: Page) {
+  return page.evaluate(() => {
+    const screen = document.querySelector('[data-screen]')!.getBoundingClientRect();
+    const heading = document.querySelector('#screen-title')!;
+    const range = document.createRange();
+    range.selectNodeContents(heading);
+    const text = range.getBoundingClientRect();
+    const firstNav = document.querySelector('nav a')!.getBoundingClientRect();
+    const lastNav = [...document.querySelectorAll('nav a')].at(-1)!.getBoundingClientRect();
+    return {
+      lang: document.documentElement.lang,
+      dir: document.documentElement.dir,
+      headingGapStart: text.left - screen.left,
+      headingGapEnd: screen.right - text.right,
+      navFirstIsRightOfLast: firstNav.left > lastNav.left,
+    };
+  });
+}
+
+/** Arabic reads from the right: the heading hugs the column's right edge and the menu starts on the right. */
+async function expectDirection(page: Page, lang: Lang) {
+  const l = await layout(page);
+  expect(l.lang).toBe(lang);
+  if (lang === 'ar') {
+    expect(l.dir).toBe('rtl');
+    expect(l.headingGapEnd).toBeLessThan(l.headingGapStart);
+    expect(l.navFirstIsRightOfLast).toBe(true);
+  } else {
+    expect(l.dir).toBe('ltr');
+    expect(l.headingGapStart).toBeLessThan(l.headingGapEnd);
+    expect(l.navFirstIsRightOfLast).toBe(false);
+  }
+}
+
+/** A locator's text once it is on the page, spaces trimmed. */
+async function textOf(locator: Locator): Promise<string> {
+  await locator.first().waitFor();
+  return ((await locator.first().textContent()) ?? '').trim();
+}
+
+const TEXT = {
+  ar: {
+    topupTitle: 'اشحن عدادك',
+    tokenTitle: 'رمز الشحن جاهز',
+    amountPaid: 'المبلغ المدفوع',
+    sold: 'تم البيع',
+  },
+  en: { topupTitle: 'Top up your meter', tokenTitle: 'Your token', amountPaid: 'Amount paid', sold: 'Sold' },
+} as const;
+
+describe('the first screen', () => {
+  it('offers both languages and switches direction, and remembers the choice', async () => {
+    const page = await newPage('en');
+    await page.goto(`${world.url}/`);
+    await expect.poll(() => textOf(page.locator('h1'))).toBe(TEXT.en.topupTitle);
+    await expectDirection(page, 'en');
+    await page.getByTestId('lang-switch').click();
+    await page.locator('h1', { hasText: TEXT.ar.topupTitle }).waitFor();
+    await expectDirection(page, 'ar');
+    expect(await page.locator('label[for=meter]').textContent()).toBe('رقم العداد');
+    await page.reload();
+    await page.locator('h1', { hasText: TEXT.ar.topupTitle }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.dir)).toBe('rtl');
+    await page.getByTestId('lang-switch').click();
+    await page.locator('h1', { hasText: TEXT.en.topupTitle }).waitFor();
+    await done(page);
+  });
+
+  it('is usable from the keyboard alone: every field has a label, and the form submits with Enter', async () => {
+    const page = await newPage('en');
+    await page.goto(`${world.url}/`);
+    await page.locator('#meter').waitFor();
+    const unlabelled = await page.evaluate(
+      () =>
+        [...document.querySelectorAll('input, select')].filter(
+          (el) =>
+            !(el.id && document.querySelector(`label[for="${el.id}"]`)) && !el.getAttribute('aria-label'),
+        ).length,
+    );
+    expect(unlabelled).toBe(0);
+    await page.keyboard.press('Tab'); // skip link
+    await page.keyboard.press('Tab'); // brand
+    let focused = '';
+    for (let i = 0; i < 10 && focused !== 'meter'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.id ?? '');
+    }
+    expect(focused).toBe('meter');
+    await page.keyboard.type('no-such-meter');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => textOf(page.locator('#meter-error')))
+      .toBe('No meter has this number. Check it and try again.');
+    expect(await page.locator('#meter').getAttribute('aria-invalid')).toBe('true');
+    await done(page);
+  });
+});
+
+describe.each(LANGS)('customer top-up (%s)', (lang) => {
+  it('goes from an empty session to a token on screen in at most four screens', async () => {
+    const page = await newPage(lang);
+    const screens: string[] = [];
+    const seen = async (name: string) => {
+      await page.locator(`[data-screen="${name}"]`).waitFor();
+      screens.push(name);
+    };
+
+    // 1: the meter number.
+    await page.goto(`${world.url}/`);
+    await seen('topup-meter');
+    await expect.poll(() => textOf(page.locator('h1'))).toBe(TEXT[lang].topupTitle);
+    await expectDirection(page, lang);
+    await page.locator('#meter').fill('jo-M-0001');
+    await page.locator('form button[type=submit]').click();
+
+    // 2: masked name, amount, quote with every line.
+    await seen('topup-quote');
+    await expect.poll(() => textOf(page.getByTestId('holder'))).toBe('H*** H*****');
+    await page.locator('#amount').fill(lang === 'ar' ? '١٠' : '10');
+    await page.locator('form button[type=submit]').click();
+    const quote = page.locator('.quote table.lines');
+    await quote.waitFor();
+    const rows = await quote.locator('tbody tr').allTextContents();
+    expect(rows[0]).toContain(TEXT[lang].amountPaid);
+    expect(rows[0]).toContain('10.000');
+    expect(rows.length).toBeGreaterThanOrEqual(5);
+    expect(await quote.locator('tfoot').textContent()).toMatch(/kWh/);
+    await expectDirection(page, lang);
+    await screenshot(page, `customer-${lang}`);
+
+    // 3: the payment page (the local Stripe-compatible server in development and tests).
+    await page.locator('button.pay').click();
+    await page.waitForURL(/\/pay\/cs_/);
+    screens.push('checkout');
+    await page.getByRole('button', { name: 'Pay' }).click();
+
+    // 4: the token, grouped in fours, with the receipt.
+    await seen('topup-token');
+    const token = page.getByTestId('token');
+    await token.waitFor();
+    const shown = (await token.textContent())?.replace(/\s/g, '') ?? '';
+    expect(shown).toMatch(/^\d{4}(-\d{4}){4}$/);
+    await expect.poll(() => textOf(page.locator('h1'))).toBe(TEXT[lang].tokenTitle);
+    expect(await token.getAttribute('dir')).toBe('ltr');
+    const session = new URL(page.url()).searchParams.get('session');
+    const paid = (await (await fetch(`${world.url}/api/v1/checkout/${session}`)).json()) as { token: string };
+    expect(shown.replaceAll('-', '')).toBe(paid.token);
+    await expect.poll(() => textOf(page.locator('.receipt'))).toContain('jo-M-0001');
+    await expectDirection(page, lang);
+    await screenshot(page, `customer-token-${lang}`);
+
+    expect(screens).toEqual(['topup-meter', 'topup-quote', 'checkout', 'topup-token']);
+    await done(page);
+  });
+
+  it('explains an amount it cannot accept without leaving the screen', async () => {
+    const page = await newPage(lang);
+    await page.goto(`${world.url}/`);
+    await page.locator('#meter').fill('jo-M-0001');
+    await page.locator('form button[type=submit]').click();
+    await page.locator('[data-screen="topup-quote"]').waitFor();
+    await page.locator('#amount').fill('1.2345');
+    await page.locator('form button[type=submit]').click();
+    await page.locator('#amount-error').waitFor();
+    expect(await page.locator('#amount').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('.quote').count()).toBe(0);
+    await done(page);
+  });
+});
+
+describe.each(LANGS)('vendor kiosk (%s)', (lang) => {
+  it('signs in with the kiosk key, sells, reprints, and closes the day', async () => {
+    const page = await newPage(lang);
+    await page.goto(`${world.url}/#/kiosk/signin`);
+    await page.locator('#kiosk-key').fill(world.kioskKey);
+    await page.locator('form button[type=submit]').click();
+    await page.locator('[data-screen="kiosk-sell"]').waitFor();
+    await page.getByTestId('available').waitFor();
+    await expectDirection(page, lang);
+
+    await page.locator('#sell-meter').fill('jo-M-0001');
+    await page.locator('#sell-amount').fill('5');
+    await page.locator('form button[type=submit]').click();
+    await page.locator('.quote table.lines').waitFor();
+    await expect.poll(() => textOf(page.getByTestId('holder'))).toBe('H*** H*****');
+    await screenshot(page, `vendor-${lang}`);
+    await page.locator('.quote button.primary').click();
+
+    await page.locator('[data-screen="kiosk-token"]').waitFor();
+    await expect.poll(() => textOf(page.locator('h1'))).toBe(TEXT[lang].sold);
+    const shown = (await page.getByTestId('token').textContent())?.replace(/\s/g, '') ?? '';
+    expect(shown).toMatch(/^\d{4}(-\d{4}){4}$/);
+    const vend = await world.server.core.store.db
+      .selectFrom('vends')
+      .select(['id', 'token'])
+      .where('token', '=', shown.replaceAll('-', ''))
+      .executeTakeFirst();
+    expect(vend?.id).toBeDefined();
+    await screenshot(page, `vendor-token-${lang}`);
+
+    // Today's sales: the sale is listed and can be reprinted as the API's 80 mm receipt.
+    await page.getByRole('link', { name: lang === 'ar' ? 'مبيعات اليوم' : 'Today' }).click();
+    await page.locator('[data-screen="kiosk-sales"]').waitFor();
+    expect(Number(await page.getByTestId('sales-count').textContent())).toBeGreaterThanOrEqual(1);
+    await page.locator('.sales li button').first().click();
+    const receipt = page.frameLocator('iframe.receipt-80mm');
+    await expect.poll(() => textOf(receipt.locator('.token'))).toBe(shown);
+    await expect
+      .poll(() => textOf(receipt.locator('body')))
+      .toContain(lang === 'ar' ? 'نسخة مكررة' : 'REPRINT');
+    await expectDirection(page, lang);
+
+    // End of day: the drawer should hold what was sold; a count one unit short says so.
+    await page.getByRole('link', { name: lang === 'ar' ? 'إقفال اليوم' : 'End of day' }).click();
+    await page.locator('[data-screen="kiosk-close"]').waitFor();
+    const expected = (await page.getByTestId('expected-cash').textContent())?.match(/[\d.]+/)?.[0] ?? '';
+    expect(Number(expected)).toBeGreaterThanOrEqual(5);
+    await page.locator('#counted').fill(expected);
+    await expect
+      .poll(() => textOf(page.getByTestId('difference')))
+      .toBe(lang === 'ar' ? 'الصندوق مطابق.' : 'The drawer balances.');
+    await page.locator('#counted').fill(String(Number(expected) - 1));
+    await expect.poll(() => textOf(page.getByTestId('difference'))).toContain('1.000');
+    await expectDirection(page, lang);
+    await screenshot(page, `vendor-close-${lang}`);
+    await done(page);
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * The world the browser tests run against: a Rasid started in this process on a free port (so the payment
+ * return address is a real one), seeded with the vending world of test/support/vending-fixture.ts, a kiosk
+ * key, one person per staff role, and Debian's Chromium driven by playwright-core.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { newSecret, secretDigest } from '../../src/api/auth.ts';
+import { loadConfig } from '../../src/config.ts';
+import { hashSecret } from '../../src/security/secrets.ts';
+import { type RunningServer, startServer } from '../../src/server.ts';
+import type { Role } from '../../src/store/schema.ts';
+import type { Seed } from '../support/db.ts';
+import { freePort } from '../support/process.ts';
+import { seedVending } from '../support/vending-fixture.ts';
+
+export const PASSWORD = 'correct horse battery';
+export const STAFF: readonly { username: string; role: Role }[] = [
+  { username: 'omar', role: 'operator' },
+  { username: 'tariq', role: 'technician' },
+  { username: 'salma', role: 'service' },
+  { username: 'vera', role: 'vendor' },
+];
+
+export interface WebWorld {
+  readonly server: RunningServer;
+  readonly url: string;
+  readonly seed: Seed;
+  readonly kioskKey: string;
+  readonly logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startWebWorld(name: string): Promise<WebWorld> {
+  const dir = await mkdtemp(join(tmpdir(), `rasid-e2e-${name}-`));
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const port = await freePort();
+  const server = await startServer(
+    loadConfig({ PORT: String(port), MQTT_PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', DATA_DIR: dir }),
+    { logDestination: sink },
+  );
+  const db = server.core.store.db;
+  const seed = await seedVending(db, server.core.keys, 'jo');
+  const kioskKey = newSecret('rks_');
+  await db
+    .updateTable('kiosks')
+    .set({ api_key_hash: secretDigest(kioskKey) })
+    .where('id', '=', seed.kioskId)
+    .execute();
+  const hash = await hashSecret(PASSWORD);
+  for (const s of STAFF) {
+    await db
+      .insertInto('users')
+      .values({
+        utility_id: seed.utilityId,
+        username: s.username,
+        password_hash: hash,
+        role: s.role,
+        ...(s.role === 'vendor' ? { vendor_id: seed.vendorId } : {}),
+      })
+      .execute();
+  }
+  return {
+    server,
+    url: server.url,
+    seed,
+    kioskKey,
+    logs,
+    async close() {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Debian's Chromium, headless, with no background traffic; playwright-core gives every launch a fresh, empty
+ * profile (user-data-dir). Never downloads a browser.
+ */
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export type { BrowserContext, Page };

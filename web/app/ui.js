@@ -1,0 +1,123 @@
+/** Shared pieces of every screen: the screen frame, form fields, alerts, tokens, quote and receipt tables. */
+import { useEffect, useRef } from 'preact/hooks';
+import { html } from './html.js';
+import { currentLang, num, t } from './i18n.js';
+
+/** One screen: its heading takes the focus when the screen changes, so keyboard and reader users follow. */
+export function Screen({ name, title, wide = false, children }) {
+  const heading = useRef(null);
+  useEffect(() => {
+    heading.current?.focus();
+  }, [name]);
+  return html`<section class=${wide ? 'screen wide' : 'screen'} data-screen=${name} aria-labelledby="screen-title">
+    <h1 id="screen-title" tabindex="-1" ref=${heading}>${title}</h1>
+    ${children}
+  </section>`;
+}
+
+/** A labelled input with an optional hint and error, wired with aria-describedby. */
+export function Field({ id, label, hint, error, ...input }) {
+  const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(' ');
+  return html`<div class="field">
+    <label for=${id}>${label}</label>
+    ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : null}
+    <input
+      id=${id}
+      name=${id}
+      aria-invalid=${error ? 'true' : undefined}
+      aria-describedby=${described || undefined}
+      ...${input}
+    />
+    ${error ? html`<p class="field-error" id=${`${id}-error`}>${error}</p>` : null}
+  </div>`;
+}
+
+export function Alert({ kind = 'error', children }) {
+  if (!children) return null;
+  return html`<div class=${`alert ${kind}`} role=${kind === 'error' ? 'alert' : 'status'}>${children}</div>`;
+}
+
+/** An amount with its currency; digits in the reader's script, always read left to right. */
+export function Money({ value, currency }) {
+  return html`<span class="money"><bdi dir="ltr">${num(value)}</bdi> ${currency ?? ''}</span>`;
+}
+
+/** A 20-digit token in large grouped digits, left to right in both languages. */
+export function Token({ grouped, label }) {
+  return html`<figure class="token">
+    <figcaption>${label ?? t('token.label')}</figcaption>
+    <p class="token-digits" dir="ltr" data-testid="token">
+      ${grouped.split('-').map((g, i, all) => html`<span class="group">${num(g)}${i < all.length - 1 ? '-' : ''}</span>`)}
+    </p>
+    <p class="hint">${t('token.enter')}</p>
+  </figure>`;
+}
+
+function lineLabel(line) {
+  if (line.label) return line.label[currentLang()] ?? line.label.en;
+  if (line.code === 'block') return t('quote.block', { block: num(line.block ?? '') });
+  return t(`quote.${line.code}`);
+}
+
+/**
+ * Every line of a quote or receipt: what was paid, each deduction and each tariff block with its units and
+ * price, then the units bought.
+ */
+export function QuoteLines({ lines, currency, units, unit, caption }) {
+  return html`<table class="lines">
+    <caption>${caption ?? t('quote.caption')}</caption>
+    <thead>
+      <tr><th scope="col">${t('quote.item')}</th><th scope="col" class="n">${t('quote.amount', { currency })}</th></tr>
+    </thead>
+    <tbody>
+      ${lines.map(
+        (l) => html`<tr>
+          <th scope="row">
+            ${lineLabel(l)}
+            ${
+              l.units
+                ? html`<span class="sub"><bdi dir="ltr">${num(l.units)} ${unit} × ${num(l.price ?? '')}</bdi></span>`
+                : null
+            }
+          </th>
+          <td class="n"><bdi dir="ltr">${num(l.amount)}</bdi></td>
+        </tr>`,
+      )}
+    </tbody>
+    <tfoot>
+      <tr>
+        <th scope="row">${t('quote.units')}</th>
+        <td class="n"><strong><bdi dir="ltr">${num(units)} ${unit}</bdi></strong></td>
+      </tr>
+    </tfoot>
+  </table>`;
+}
+
+/** The receipt the API returns (JSON), shown in the page and printable. */
+export function ReceiptView({ receipt }) {
+  const r = receipt;
+  return html`<section class="receipt" aria-labelledby="receipt-title">
+    <h2 id="receipt-title">${t('receipt.title')}</h2>
+    <dl class="facts">
+      <div><dt>${t('receipt.number')}</dt><dd><bdi dir="ltr">${num(r.receiptNumber.slice(0, 8).toUpperCase())}</bdi></dd></div>
+      <div><dt>${t('receipt.meter')}</dt><dd><bdi dir="ltr">${num(r.meter.serial)}</bdi></dd></div>
+      <div><dt>${t('receipt.customer')}</dt><dd><bdi>${r.meter.customerName}</bdi></dd></div>
+      <div><dt>${t('receipt.account')}</dt><dd><bdi dir="ltr">${num(r.meter.accountNumber)}</bdi></dd></div>
+      <div><dt>${t('receipt.paid')}</dt><dd><${Money} value=${r.amountPaid} currency=${r.utility.currency} /></dd></div>
+    </dl>
+    <${QuoteLines}
+      lines=${r.lines}
+      currency=${r.utility.currency}
+      units=${r.units.value}
+      unit=${r.units.unit}
+      caption=${t('receipt.lines')}
+    />
+  </section>`;
+}
+
+/** A button that shows a busy state and ignores clicks while its action runs. */
+export function Submit({ busy, children, ...rest }) {
+  return html`<button type="submit" class="primary" disabled=${busy} aria-busy=${busy ? 'true' : 'false'} ...${rest}>
+    ${busy ? t('common.working') : children}
+  </button>`;
+}
