@@ -6,6 +6,7 @@ import { auth } from './api/auth.ts';
 import { adminRoutes } from './api/routes/admin.ts';
 import { caseRoutes } from './api/routes/cases.ts';
 import { customerRoutes } from './api/routes/customer.ts';
+import { operatorRoutes } from './api/routes/operator.ts';
 import { gatewayRoutes } from './api/routes/gateways.ts';
 import { metersOnlineRoutes } from './api/routes/meters-online.ts';
 import { paymentRoutes } from './api/routes/payments.ts';
@@ -107,6 +108,7 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
             }),
           (f) => caseRoutes(f, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) }),
           (f) => customerRoutes(f, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) }),
+          (f) => operatorRoutes(f, { db: core.store.db, publicRateLimit: config.publicRateLimit }),
           (f) => webRoutes(f, { db: core.store.db, publicRateLimit: config.publicRateLimit }),
           (f) =>
             metersOnlineRoutes(f, {

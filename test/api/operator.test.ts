@@ -1,0 +1,396 @@
+/**
+ * The operator's fleet API through real HTTP against a started Rasid (embedded PGlite): the overview by
+ * area, the meter list with filters, search and paging, a meter's page, and the live alerts stream (SSE)
+ * opened with a bearer token, a session cookie or a single-use ticket.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSecret } from '../../src/security/secrets.ts';
+import type { RunningServer } from '../../src/server.ts';
+import { type MeterId, minorUnits } from '../../src/store/schema.ts';
+import type { Seed } from '../support/db.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { seedVending } from '../support/vending-fixture.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: answers are JSON read field by field and checked by expect.
+type Json = any;
+
+/** An open SSE stream: its events as they arrive. */
+interface Stream {
+  readonly events: { event: string; id: string | null; data: Json }[];
+  /** Resolves when `n` events of this name have arrived. */
+  waitFor(event: string, n: number): Promise<void>;
+  close(): void;
+}
+
+async function openStream(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; stream: Stream | null; body?: Json }> {
+  const abort = new AbortController();
+  const res = await fetch(url, { headers, signal: abort.signal });
+  if (res.status !== 200 || !res.body) return { status: res.status, stream: null, body: await res.json() };
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  const events: Stream['events'] = [];
+  const waiters: { event: string; n: number; resolve: () => void }[] = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      if (events.filter((e) => e.event === w.event).length >= w.n) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let end = buffer.indexOf('\n\n');
+        while (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields = Object.fromEntries(
+            block
+              .split('\n')
+              .filter((l) => !l.startsWith(':') && l.includes(':'))
+              .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+          );
+          if (fields.event)
+            events.push({
+              event: fields.event,
+              id: fields.id ?? null,
+              data: JSON.parse(fields.data ?? 'null'),
+            });
+          end = buffer.indexOf('\n\n');
+        }
+        check();
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  return {
+    status: 200,
+    stream: {
+      events,
+      waitFor: (event, n) =>
+        new Promise<void>((resolve) => {
+          waiters.push({ event, n, resolve });
+          check();
+        }),
+      close: () => abort.abort(),
+    },
+  };
+}
+
+describe('operator fleet API over HTTP', () => {
+  let server: RunningServer;
+  let test: TestServer;
+  let seed: Seed;
+  const tokens: Record<'operator' | 'service' | 'customer', string> = {
+    operator: '',
+    service: '',
+    customer: '',
+  };
+  const meters: Record<string, MeterId> = {};
+
+  async function call(method: string, path: string, as: keyof typeof tokens | null = 'operator') {
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      headers: as ? { authorization: `Bearer ${tokens[as]}` } : {},
+    });
+    return {
+      status: res.status,
+      type: res.headers.get('content-type') ?? '',
+      json: (await res.json()) as Json,
+    };
+  }
+
+  beforeAll(async () => {
+    test = await startTestServer('operator-api');
+    server = test.server;
+    const db = server.core.store.db;
+    seed = await seedVending(db, server.core.keys, 'jo');
+    meters.m1 = seed.meterId;
+    await db.updateTable('meters').set({ online: true }).where('id', '=', seed.meterId).execute();
+    const zarqa = await db
+      .insertInto('premises')
+      .values({ utility_id: seed.utilityId, address: '4 Factory Rd', area: 'Zarqa' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const sami = await db
+      .insertInto('customers')
+      .values({ utility_id: seed.utilityId, name: 'Sami Nasser' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const account = await db
+      .insertInto('accounts')
+      .values({ utility_id: seed.utilityId, number: 'jo-0002', customer_id: sami.id, premise_id: zarqa.id })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const meter = (serial: string, extra: Record<string, unknown>) =>
+      db
+        .insertInto('meters')
+        .values({
+          utility_id: seed.utilityId,
+          serial,
+          kind: 'electricity',
+          protocol: 'mqtt',
+          mode: 'central',
+          status: 'active',
+          account_id: null,
+          ...extra,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+    meters.m2 = (await meter('jo-M-0002', { account_id: account.id, online: false })).id;
+    meters.m3 = (await meter('jo-M-0003', { account_id: account.id, online: true })).id;
+    meters.m4 = (await meter('jo-M-0004', {})).id;
+    await meter('jo-M-0005', { status: 'decommissioned' });
+
+    await db
+      .insertInto('readings')
+      .values([
+        {
+          meter_id: meters.m1,
+          ts: new Date('2026-01-10T10:00:00Z'),
+          energy_wh: 5000n,
+          relay: true,
+          credit_minor: minorUnits(4500n),
+        },
+        { meter_id: meters.m2, ts: new Date('2026-01-10T10:00:00Z'), energy_wh: 9000n, relay: false },
+      ])
+      .execute();
+    await db
+      .insertInto('audit_log')
+      .values({
+        utility_id: seed.utilityId,
+        actor: 'system:balance',
+        action: 'balance.alert_low_credit',
+        subject: `meter:${meters.m2}`,
+        details: {
+          reason: 'credit_below_threshold',
+          creditMinor: '100',
+          memo: { state: { lowCreditArmed: false, supply: 'connected', emergency: 'available' } },
+        },
+      })
+      .execute();
+    await db
+      .insertInto('meter_events')
+      .values({
+        utility_id: seed.utilityId,
+        meter_id: meters.m3,
+        ts: new Date('2026-01-10T09:00:00Z'),
+        kind: 'tamper',
+        details: {},
+      })
+      .execute();
+    await db
+      .insertInto('account_ledger')
+      .values({
+        utility_id: seed.utilityId,
+        account_id: account.id,
+        kind: 'payment',
+        amount_minor: minorUnits(2500n),
+        ref: 'cash',
+      })
+      .execute();
+    await db
+      .insertInto('commands')
+      .values({
+        utility_id: seed.utilityId,
+        meter_id: meters.m2,
+        kind: 'disconnect',
+        payload: { reason: 'credit_exhausted' },
+        expires_at: new Date('2026-01-11T00:00:00Z'),
+        reason: 'balance.disconnect:credit_exhausted:1',
+      })
+      .execute();
+
+    const password = await hashSecret('correct horse');
+    for (const role of ['operator', 'service', 'customer'] as const) {
+      await db
+        .insertInto('users')
+        .values({
+          utility_id: seed.utilityId,
+          username: role,
+          password_hash: password,
+          role,
+          customer_id: role === 'customer' ? seed.customerId : null,
+        })
+        .execute();
+      const res = await fetch(`${server.url}/api/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ utility: 'jo', username: role, password: 'correct horse' }),
+      });
+      tokens[role] = ((await res.json()) as Json).token;
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await test?.close();
+  });
+
+  it('overview: online, offline, low credit, disconnected and tamper, overall and by area', async () => {
+    const res = await call('GET', '/api/v1/fleet/overview');
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({
+      total: 4,
+      online: 2,
+      offline: 2,
+      lowCredit: 1,
+      disconnected: 1,
+      tamper: 1,
+      byArea: [
+        { area: 'Jabal Amman', total: 1, online: 1, offline: 0, lowCredit: 0, disconnected: 0, tamper: 0 },
+        { area: 'Zarqa', total: 2, online: 1, offline: 1, lowCredit: 1, disconnected: 1, tamper: 1 },
+        { area: null, total: 1, online: 0, offline: 1, lowCredit: 0, disconnected: 0, tamper: 0 },
+      ],
+    });
+    expect((await call('GET', '/api/v1/fleet/overview', 'customer')).status).toBe(403);
+  });
+
+  it.each([
+    { query: '', serials: ['jo-M-0001', 'jo-M-0002', 'jo-M-0003', 'jo-M-0004'] },
+    { query: 'q=nasser', serials: ['jo-M-0002', 'jo-M-0003'] },
+    { query: 'q=jo-M-0003', serials: ['jo-M-0003'] },
+    { query: 'q=jo-0001', serials: ['jo-M-0001'] },
+    { query: 'area=Zarqa&online=false', serials: ['jo-M-0002'] },
+    { query: 'lowCredit=true', serials: ['jo-M-0002'] },
+    { query: 'disconnected=true', serials: ['jo-M-0002'] },
+    { query: 'tamper=true', serials: ['jo-M-0003'] },
+    { query: 'status=decommissioned', serials: ['jo-M-0005'] },
+  ])('meter list: $query', async ({ query, serials }) => {
+    const res = await call('GET', `/api/v1/fleet/meters?${query}`, 'service');
+    expect(res.status).toBe(200);
+    expect(res.json.meters.map((m: { serial: string }) => m.serial)).toEqual(serials);
+    expect(res.json.total).toBe(serials.length);
+  });
+
+  it('meter list pages with a total', async () => {
+    const page = await call('GET', '/api/v1/fleet/meters?limit=3&offset=3');
+    expect(page.json.total).toBe(4);
+    expect(page.json.meters.map((m: { serial: string }) => m.serial)).toEqual(['jo-M-0004']);
+    const past = await call('GET', '/api/v1/fleet/meters?limit=3&offset=30');
+    expect(past.json).toEqual({ total: 4, meters: [] });
+    const first = (await call('GET', '/api/v1/fleet/meters?q=jo-M-0001')).json.meters[0];
+    expect(first).toMatchObject({
+      customer: { id: seed.customerId, name: 'Huda Haddad' },
+      premise: { address: '12 Rainbow St', area: 'Jabal Amman' },
+      lastReading: { ts: '2026-01-10T10:00:00.000Z', register: '5000', relay: true, creditMinor: '4500' },
+    });
+  });
+
+  it("a meter's page: state, credit, events, commands, tokens, ledger", async () => {
+    const res = await call('GET', `/api/v1/fleet/meters/${meters.m2}`);
+    expect(res.status).toBe(200);
+    expect(res.json.meter).toMatchObject({
+      serial: 'jo-M-0002',
+      lowCredit: true,
+      disconnected: true,
+      online: false,
+    });
+    expect(res.json.credit).toEqual({ minor: '2500', amount: '2.500', currency: 'JOD' });
+    expect(res.json.commands).toEqual([
+      expect.objectContaining({
+        kind: 'disconnect',
+        state: 'queued',
+        reason: 'balance.disconnect:credit_exhausted:1',
+      }),
+    ]);
+    expect(res.json.ledger).toEqual([
+      expect.objectContaining({ kind: 'payment', amountMinor: '2500', amount: '2.500' }),
+    ]);
+    const m3 = await call('GET', `/api/v1/fleet/meters/${meters.m3}`);
+    expect(m3.json.events).toEqual([
+      expect.objectContaining({ kind: 'tamper', ts: '2026-01-10T09:00:00.000Z' }),
+    ]);
+    expect((await call('GET', '/api/v1/fleet/meters/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+  });
+
+  it('alert stream: a single-use ticket opens it; tamper, offline and a balance disconnect arrive', async () => {
+    const t = await fetch(`${server.url}/api/v1/alerts/stream-tickets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.operator}` },
+    });
+    expect(t.status).toBe(201);
+    const { ticket } = (await t.json()) as Json;
+    const opened = await openStream(`${server.url}/api/v1/alerts/stream?ticket=${ticket}`);
+    expect(opened.status).toBe(200);
+    const stream = opened.stream!;
+    try {
+      await stream.waitFor('ready', 1);
+      const db = server.core.store.db;
+      await db
+        .insertInto('meter_events')
+        .values({
+          utility_id: seed.utilityId,
+          meter_id: meters.m1,
+          ts: new Date('2026-01-10T11:00:00Z'),
+          kind: 'cover_open',
+          details: {},
+        })
+        .execute();
+      await db.updateTable('meters').set({ online: false }).where('id', '=', meters.m3).execute();
+      await db
+        .insertInto('audit_log')
+        .values({
+          utility_id: seed.utilityId,
+          actor: 'system:balance',
+          action: 'balance.disconnect',
+          subject: `meter:${meters.m2}`,
+          details: { reason: 'credit_exhausted', creditMinor: '0', daysLeft: 0 },
+        })
+        .execute();
+      await stream.waitFor('alert', 3);
+      const alerts = stream.events.filter((e) => e.event === 'alert').map((e) => e.data);
+      expect(alerts.map((a: Json) => [a.kind, a.serial, a.source]).sort()).toEqual([
+        ['disconnect', 'jo-M-0002', 'balance'],
+        ['offline', 'jo-M-0003', 'status'],
+        ['tamper', 'jo-M-0001', 'meter'],
+      ]);
+      const tamper = alerts.find((a: Json) => a.kind === 'tamper');
+      expect(tamper).toMatchObject({
+        area: 'Jabal Amman',
+        detail: { event: 'cover_open' },
+        at: '2026-01-10T11:00:00.000Z',
+      });
+      expect(alerts.find((a: Json) => a.kind === 'disconnect').detail).toEqual({
+        reason: 'credit_exhausted',
+        creditMinor: '0',
+        daysLeft: 0,
+      });
+    } finally {
+      stream.close();
+    }
+    const again = await openStream(`${server.url}/api/v1/alerts/stream?ticket=${ticket}`);
+    expect(again.status).toBe(401);
+    expect(again.body.code).toBe('unauthenticated');
+  });
+
+  it('alert stream: the session cookie opens it too; nothing, or a customer, does not', async () => {
+    const byCookie = await openStream(`${server.url}/api/v1/alerts/stream`, {
+      cookie: `rasid_session=${tokens.service}`,
+    });
+    expect(byCookie.status).toBe(200);
+    await byCookie.stream!.waitFor('ready', 1);
+    byCookie.stream!.close();
+    const nobody = await openStream(`${server.url}/api/v1/alerts/stream`);
+    expect(nobody.status).toBe(401);
+    const customer = await openStream(`${server.url}/api/v1/alerts/stream`, {
+      authorization: `Bearer ${tokens.customer}`,
+    });
+    expect(customer.status).toBe(403);
+    expect(customer.body.code).toBe('forbidden');
+    const ticket = await fetch(`${server.url}/api/v1/alerts/stream-tickets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.customer}` },
+    });
+    expect(ticket.status).toBe(403);
+  });
+});
