@@ -96,7 +96,7 @@ describe('operator fleet API over HTTP', () => {
     service: '',
     customer: '',
   };
-  const meters: Record<string, MeterId> = {};
+  const meters = {} as Record<'m1' | 'm2' | 'm3' | 'm4', MeterId>;
 
   async function call(method: string, path: string, as: keyof typeof tokens | null = 'operator') {
     const res = await fetch(`${server.url}${path}`, {
