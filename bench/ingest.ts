@@ -6,15 +6,17 @@
  * bare aedes PUBACK-only rate (same generator, no hooks, no subscriber), interleaved A B A B A B; medians,
  * ratios and p99 publish-to-PUBACK. Rows in the table are checked against PUBACKs every round (P4).
  * P3: the ingest's writer alone (queue in memory -> DB) beside COPY in 10k-row statements, same rows.
- * Broker, ingest and generator share this one process (and its one event loop).
+ * The meters run in a child process (bench/ingest-load.mjs), as real meters are elsewhere; the broker and
+ * the ingest share this one.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes, scryptSync } from 'node:crypto';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { Aedes } from 'aedes';
 import { sql } from 'kysely';
-import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createBroker, StoreCredentialStore } from '../src/broker/index.ts';
@@ -62,6 +64,7 @@ function benchHash(secret: string): string {
 }
 
 const UTILITY = 'bench';
+const LOAD = new URL('./ingest-load.mjs', import.meta.url).pathname;
 const PASSWORD = 'bench-secret';
 
 function readingPayload(seq: number, ts: number): Buffer {
@@ -86,63 +89,30 @@ interface LoadResult {
   p99: number;
 }
 
-/** Closed loop: each client keeps one QoS 1 reading outstanding; latency = publish -> PUBACK. */
-async function closedLoop(
-  clients: MqttClient[],
-  serials: string[],
-  args: Args,
-  tsBase: number,
-): Promise<LoadResult> {
-  let measuring = false;
-  let running = true;
-  let acks = 0;
-  const lat: number[] = [];
-  let seq = 0;
-  const loops = clients.map(async (client, i) => {
-    const topic = `rasid/v1/${UTILITY}/meters/${serials[i]}/up/reading`;
-    while (running) {
-      const s = seq++;
-      const t0 = performance.now();
-      await client.publishAsync(topic, readingPayload(s, tsBase + s * 1000), { qos: 1 });
-      if (measuring) {
-        acks++;
-        lat.push(performance.now() - t0);
-      }
-    }
+/**
+ * Runs the meters (bench/ingest-load.mjs) in a child process against `url`: one QoS 1 reading outstanding
+ * per meter (closed loop); latency = publish -> PUBACK as the meter sees it.
+ */
+async function closedLoop(url: string, serials: string[], args: Args, tsBase: number): Promise<LoadResult> {
+  const settings = {
+    url,
+    serials,
+    password: PASSWORD,
+    utility: UTILITY,
+    warmup: args.warmup,
+    seconds: args.seconds,
+    tsBase,
+  };
+  const child = spawn(process.execPath, [LOAD, JSON.stringify(settings)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise((r) => setTimeout(r, args.warmup * 1000));
-  measuring = true;
-  const start = performance.now();
-  await new Promise((r) => setTimeout(r, args.seconds * 1000));
-  measuring = false;
-  const elapsed = (performance.now() - start) / 1000;
-  const counted = acks;
-  running = false;
-  await Promise.all(loops);
-  const sorted = Float64Array.from(lat).sort();
-  return { rate: counted / elapsed, acks: counted, p50: pct(sorted, 0.5), p99: pct(sorted, 0.99) };
-}
-
-async function connectAll(url: string, serials: string[]): Promise<MqttClient[]> {
-  const clients: MqttClient[] = [];
-  for (let i = 0; i < serials.length; i += 200) {
-    const part = serials.slice(i, i + 200);
-    clients.push(
-      ...(await Promise.all(
-        part.map((s) =>
-          mqtt.connectAsync(url, {
-            username: s,
-            password: PASSWORD,
-            clientId: s,
-            protocolVersion: 4,
-            reconnectPeriod: 0,
-            keepalive: 120,
-          }),
-        ),
-      )),
-    );
-  }
-  return clients;
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`load generator exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
@@ -177,7 +147,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       `  (~${readingPayload(123456, Date.now()).length} B JSON), 1 outstanding per meter (closed loop), ${args.warmup} s warm-up + ${args.seconds} s measured,`,
     );
     out(
-      `  ${args.rounds} rounds A B interleaved; broker, ingest and generator in one node process; PostgreSQL ${dbUrl.replace(/\/\/[^@]*@/, '//')}`,
+      `  ${args.rounds} rounds A B interleaved; meters in a child process, broker and ingest in this one; PostgreSQL ${dbUrl.replace(/\/\/[^@]*@/, '//')}`,
     );
     out(
       '  A = bare aedes, PUBACK only (no hooks, no subscriber); B = Rasid broker + durable ingest (batch <= 2000 rows / 5 ms, INSERT ... unnest)',
@@ -192,13 +162,13 @@ export async function run(argv: readonly string[]): Promise<void> {
         const aedes = await Aedes.createBroker();
         const server = createServer((s) => aedes.handle(s));
         await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-        const clients = await connectAll(
+        const r = await closedLoop(
           `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
           serials,
+          args,
+          tsBase,
         );
-        const r = await closedLoop(clients, serials, args, tsBase);
         bare.push(r);
-        await Promise.all(clients.map((c) => c.endAsync(true)));
         await new Promise<void>((res) => aedes.close(() => res()));
         server.close();
         out(
@@ -227,11 +197,9 @@ export async function run(argv: readonly string[]): Promise<void> {
           interceptor: ingest,
           registry: ingest.registry,
         });
-        const clients = await connectAll(`mqtt://127.0.0.1:${broker.addresses.tcp!.port}`, serials);
         tsBase += 1e9;
-        const r = await closedLoop(clients, serials, args, tsBase);
+        const r = await closedLoop(`mqtt://127.0.0.1:${broker.addresses.tcp!.port}`, serials, args, tsBase);
         durable.push(r);
-        await Promise.all(clients.map((c) => c.endAsync(true)));
         await broker.close();
         const batches = (await ingest.metrics.batchRows.get()).values;
         const sum = batches.find((v) => v.metricName === 'rasid_ingest_batch_rows_sum')?.value ?? 0;
