@@ -12,6 +12,7 @@
  * Each timer runs one pass at a time and logs a failed pass; nothing here throws into the event loop.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -213,9 +214,19 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
       });
       ingest = makeIngest();
       const { tlsPort, tlsCert, tlsKey, wsPort } = config.mqtt;
+      let port = config.mqtt.port;
+      if (port !== 0 && config.nodeEnv !== 'production' && !(await portFree(config.mqtt.host, port))) {
+        // Development on a machine where another broker holds the port: take a free one and say so.
+        // In production a taken port stops the start (meters must find the broker where they expect it).
+        log.warn(
+          { port },
+          'MQTT_PORT is in use: the embedded broker takes a free port instead (set MQTT_PORT)',
+        );
+        port = 0;
+      }
       broker = await createBroker({
         credentials: new ChainedCredentialStore(service, new StoreCredentialStore(db)),
-        tcp: { host: config.mqtt.host, port: config.mqtt.port },
+        tcp: { host: config.mqtt.host, port },
         ...(tlsPort !== undefined && tlsCert && tlsKey
           ? { tls: { host: config.mqtt.host, port: tlsPort, certPath: tlsCert, keyPath: tlsKey } }
           : {}),
@@ -360,6 +371,15 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
     await close();
     throw err;
   }
+}
+
+/** Whether `host:port` can be listened on now. */
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
 }
 
 /** SMTP settings from `smtp://user:pass@host:port` (or `smtps://` for TLS from the first byte). */
