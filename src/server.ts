@@ -7,6 +7,7 @@ import { adminRoutes } from './api/routes/admin.ts';
 import { caseRoutes } from './api/routes/cases.ts';
 import { customerRoutes } from './api/routes/customer.ts';
 import { operatorRoutes } from './api/routes/operator.ts';
+import { reportRoutes } from './api/routes/reports.ts';
 import { gatewayRoutes } from './api/routes/gateways.ts';
 import { metersOnlineRoutes } from './api/routes/meters-online.ts';
 import { paymentRoutes } from './api/routes/payments.ts';
@@ -109,6 +110,7 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
           (f) => caseRoutes(f, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) }),
           (f) => customerRoutes(f, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) }),
           (f) => operatorRoutes(f, { db: core.store.db, publicRateLimit: config.publicRateLimit }),
+          (f) => reportRoutes(f, { db: core.store.db }),
           (f) => webRoutes(f, { db: core.store.db, publicRateLimit: config.publicRateLimit }),
           (f) =>
             metersOnlineRoutes(f, {
