@@ -145,6 +145,10 @@ interface MeterRow {
   protected: boolean;
   tariff_code: string | null;
   subsidy_eligible: boolean;
+  /** The customer's own low-credit alert settings (null: the utility's threshold). */
+  low_credit_alert_enabled: boolean;
+  low_credit_alert_minor: bigint | null;
+  low_credit_alert_days: number | null;
   customer_name: string;
   phone: string | null;
   email: string | null;
@@ -213,6 +217,18 @@ function signatureOf(decisions: readonly Decision[], state: PolicyState): string
   ]);
 }
 
+/** The utility's thresholds with the account holder's own low-credit amount and days where set. */
+export function accountThresholds(
+  utility: BalanceThresholds,
+  account: Pick<MeterRow, 'low_credit_alert_minor' | 'low_credit_alert_days'>,
+): BalanceThresholds {
+  return {
+    ...utility,
+    ...(account.low_credit_alert_minor !== null ? { lowCreditMinor: account.low_credit_alert_minor } : {}),
+    ...(account.low_credit_alert_days !== null ? { lowCreditDays: account.low_credit_alert_days } : {}),
+  };
+}
+
 export class BalanceEngine {
   readonly #db: Kysely<Database>;
   readonly #commands: RelayCommands;
@@ -258,6 +274,9 @@ export class BalanceEngine {
         'a.protected',
         'a.tariff_code',
         'a.subsidy_eligible',
+        'a.low_credit_alert_enabled',
+        'a.low_credit_alert_minor',
+        'a.low_credit_alert_days',
         'c.name as customer_name',
         'c.phone',
         'c.email',
@@ -519,7 +538,7 @@ export class BalanceEngine {
       currency: meter.currency,
       exponent: meter.currency_exponent,
     };
-    const thresholds = this.#thresholds(utility);
+    const thresholds = accountThresholds(this.#thresholds(utility), meter);
     const lastDecision = await trx
       .selectFrom('audit_log')
       .select('details')
@@ -733,8 +752,10 @@ export class BalanceEngine {
           } satisfies TemplatePayload<'low_credit'>)
         : ({ ...base, meterSerial: meter.serial } satisfies TemplatePayload<'disconnect'>);
     const targets: { channel: 'sms' | 'email' | 'webhook'; recipient: string }[] = [];
-    if (meter.phone !== null) targets.push({ channel: 'sms', recipient: meter.phone });
-    if (meter.email !== null) targets.push({ channel: 'email', recipient: meter.email });
+    // A customer who turned low-credit alerts off gets none; the utility's webhook still hears of it.
+    const toCustomer = template !== 'low_credit' || meter.low_credit_alert_enabled;
+    if (toCustomer && meter.phone !== null) targets.push({ channel: 'sms', recipient: meter.phone });
+    if (toCustomer && meter.email !== null) targets.push({ channel: 'email', recipient: meter.email });
     const hook = this.#webhookUrl(utility);
     if (hook !== null) targets.push({ channel: 'webhook', recipient: hook });
     let queued = 0;

@@ -4,6 +4,7 @@
  * Amman is UTC+3; the tariff is 100 fils per kWh.
  */
 import { describe, expect } from 'vitest';
+import { minorUnits } from '../../src/store/schema.ts';
 import { dbTestFor, SUITE_DIALECT } from '../support/db.ts';
 import { assert, makeWorld, type World } from './world.ts';
 
@@ -188,5 +189,42 @@ describe('disconnects and the next friendly window', () => {
     await w.reading(5_000n);
     await w.run();
     await assert.outbox(['sms:low_credit:ar', 'email:low_credit:ar', 'webhook:low_credit:ar'])(w);
+  });
+});
+
+describe("the customer's own low-credit alert settings", () => {
+  dbTest('an account threshold above the utility one alerts earlier', async ({ store }) => {
+    const w = await makeWorld(store, { mode: 'token' });
+    await w.db
+      .updateTable('accounts')
+      .set({ low_credit_alert_minor: minorUnits(3_000n) })
+      .where('id', '=', w.accountId)
+      .execute();
+    w.at('2026-03-03T06:00:00Z');
+    await w.reading(0n, { creditMinor: 5_000n });
+    await w.run();
+    // 2.500: above the utility's 0.900, at or below the customer's 3.000.
+    w.at('2026-03-03T07:00:00Z');
+    await w.reading(1_000n, { creditMinor: 2_500n });
+    await w.run();
+    await assert.decisionsWritten(['none:token_mode', 'alert_low_credit:credit_below_threshold'])(w);
+    await assert.outbox(['sms:low_credit:ar', 'email:low_credit:ar'])(w);
+  });
+
+  dbTest('alerts turned off: the decision is written, the customer is not messaged', async ({ store }) => {
+    const w = await makeWorld(store, { mode: 'token', webhookUrl: 'https://billing.utility.example/rasid' });
+    await w.db
+      .updateTable('accounts')
+      .set({ low_credit_alert_enabled: false })
+      .where('id', '=', w.accountId)
+      .execute();
+    w.at('2026-03-03T06:00:00Z');
+    await w.reading(0n, { creditMinor: 5_000n });
+    await w.run();
+    w.at('2026-03-03T07:00:00Z');
+    await w.reading(1_000n, { creditMinor: 800n });
+    await w.run();
+    await assert.decisionsWritten(['none:token_mode', 'alert_low_credit:credit_below_threshold'])(w);
+    await assert.outbox(['webhook:low_credit:ar'])(w);
   });
 });
