@@ -12,6 +12,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { commission, formatReport } from '../../firmware-sim/commission/index.ts';
 import { SIM_DLMS_SECURITIES, type SimDlmsSecurity } from '../../firmware-sim/dlms/index.ts';
 import {
   DEMO_DLMS_SECRETS,
@@ -26,6 +27,7 @@ import {
 } from '../../firmware-sim/fleet/index.ts';
 import {
   type CreditUnit,
+  DEMO_VENDING_KEY,
   FileStateStore,
   type MeterKind,
   ScaledClock,
@@ -262,6 +264,99 @@ export function registerSimCommand(program: Command): void {
   ).action(async (flags: Flags) => {
     await runFleet(flags);
   });
+
+  sim
+    .command('commission')
+    .description(
+      "walk the technician's commissioning of a meter against a running Rasid, with a simulated meter on MQTT",
+    )
+    .requiredOption('--rasid-url <url>', "Rasid's URL, e.g. http://127.0.0.1:8080")
+    .requiredOption('--username <name>', 'operator or technician username')
+    .option('--password <secret>', 'their password (or RASID_PASSWORD)')
+    .option('--utility <code>', 'utility code', 'demo')
+    .requiredOption('--serial <id>', 'meter serial')
+    .option('--kind <kind>', `meter kind: ${KINDS.join(' | ')}`, 'electricity')
+    .option('--mode <mode>', 'token | central', 'token')
+    .option('--iin <digits>', 'STS issuer identification number', '600727')
+    .option('--drn <digits>', 'decoder reference number, 11 digits (default: from the serial digits)')
+    .option('--sgc <digits>', 'supply group code', '123456')
+    .option('--ti <n>', 'tariff index', '1')
+    .option('--krn <n>', 'key revision the meter leaves the factory with', '1')
+    .option('--kt <n>', 'key type', '2')
+    .option('--base-date <date>', 'STS base date: 1993-01-01 | 2014-01-01 | 2035-01-01', '2014-01-01')
+    .option('--vending-key <hex>', 'vending key of the current key revision (default: the demo key)')
+    .option('--new-krn <n>', 'rotate the meter to this key revision with the key change tokens')
+    .option('--new-vending-key <hex>', 'vending key of the new key revision (default: the demo key)')
+    .option('--broker <url>', 'broker URL for the meter (default: the one Rasid gives)')
+    .option('--initial-credit <n>', "the simulated meter's factory credit (Wh or litres)", '10000')
+    .option('--timeout <s>', 'seconds each wait (online, reading, acknowledgement) may take', '30')
+    .action(async (flags: Flags) => {
+      await runCommission(flags);
+    });
+}
+
+// ---- sim commission ----
+
+async function runCommission(flags: Flags): Promise<void> {
+  const url = str(flags, 'rasidUrl') ?? '';
+  if (!/^https?:\/\/[^\s]+$/.test(url))
+    throw new UsageError(`--rasid-url: expected http(s)://..., got '${url}'`);
+  const password = str(flags, 'password') ?? process.env.RASID_PASSWORD;
+  if (!password) throw new UsageError('--password: required (or set RASID_PASSWORD)');
+  const serial = str(flags, 'serial') ?? '';
+  if (!isDeviceId(serial)) throw new UsageError(`--serial: '${serial}' is not a meter id`);
+  const utility = str(flags, 'utility') ?? 'demo';
+  if (!isUtilityCode(utility)) throw new UsageError(`--utility: '${utility}' is not a utility code`);
+  const drn = str(flags, 'drn') ?? (serial.replace(/\D/g, '').slice(-11) || '0').padStart(11, '0');
+  if (!/^[0-9]{11}$/.test(drn)) throw new UsageError(`--drn: expected 11 digits, got '${drn}'`);
+  const iin = str(flags, 'iin') ?? '600727';
+  if (!/^[0-9]{6}$/.test(iin)) throw new UsageError(`--iin: expected 6 digits, got '${iin}'`);
+  const sgc = str(flags, 'sgc') ?? '123456';
+  if (!/^[0-9]{6}$/.test(sgc)) throw new UsageError(`--sgc: expected 6 digits, got '${sgc}'`);
+  const krn = num(flags, 'krn', 1, { int: true, min: 1 });
+  if (krn > 9) throw new UsageError(`--krn: expected 1 to 9, got '${krn}'`);
+  const newKrn = optNum(flags, 'newKrn', { int: true, min: 1 });
+  if (newKrn !== undefined && (newKrn > 9 || newKrn === krn)) {
+    throw new UsageError(`--new-krn: expected 1 to 9 and not --krn, got '${newKrn}'`);
+  }
+  const kt = num(flags, 'kt', 2, { int: true, min: 0 });
+  if (kt > 3) throw new UsageError(`--kt: expected 0 to 3, got '${kt}'`);
+  const ti = num(flags, 'ti', 1, { int: true, min: 0 });
+  if (ti > 99) throw new UsageError(`--ti: expected 0 to 99, got '${ti}'`);
+  const baseDate = oneOf(
+    flags,
+    'baseDate',
+    ['1993-01-01', '2014-01-01', '2035-01-01'] as const,
+    '2014-01-01',
+  );
+  const key = (name: 'vendingKey' | 'newVendingKey'): string => {
+    const v = str(flags, name) ?? DEMO_VENDING_KEY;
+    if (!/^[0-9a-fA-F]{16}$/.test(v)) throw new UsageError(`--${kebab(name)}: expected 16 hex digits`);
+    return v;
+  };
+  const vendingKeys: Record<number, string> = { [krn]: key('vendingKey') };
+  if (newKrn !== undefined) vendingKeys[newKrn] = key('newVendingKey');
+  const broker = str(flags, 'broker');
+  const out = process.stdout;
+  const results = await commission({
+    rasidUrl: url,
+    utility,
+    username: str(flags, 'username') ?? '',
+    password,
+    serial,
+    kind: oneOf(flags, 'kind', KINDS, 'electricity'),
+    mode: oneOf(flags, 'mode', MODES, 'token'),
+    sts: { iin, drn, sgc: Number(sgc), ti, krn, kt: kt as 0 | 1 | 2 | 3, baseDate },
+    vendingKeys,
+    ...(newKrn !== undefined ? { newKrn } : {}),
+    ...(broker !== undefined ? { brokerUrl: broker } : {}),
+    initialCredit: num(flags, 'initialCredit', 10_000, { min: 0 }),
+    timeoutMs: num(flags, 'timeout', 30, { min: 1 }) * 1000,
+    onStep: (r) =>
+      process.stderr.write(`${r.status === 'ok' ? '✓' : r.status === 'failed' ? '✗' : '-'} ${r.step}\n`),
+  });
+  out.write(formatReport(serial, results, new Date()));
+  if (results.some((r) => r.status === 'failed')) process.exitCode = 1;
 }
 
 // ---- sim meter ----
