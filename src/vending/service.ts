@@ -1,15 +1,20 @@
 /**
  * Vending: a payment becomes exactly one token. Read as named steps on a context (STYLE.md practice 14):
- * resolve the meter, load the account's position, quote, check the channel (vendor float), issue the token,
- * write ledgers + token + vend + audit in ONE transaction. The idempotency key makes retries harmless: the
- * same key returns the same vend; the same key with another request is refused.
+ * read the vend's context (meter, account, tariff, vendor, position, an earlier vend under the key) in one
+ * statement, quote, check the channel, issue the token, then write ledgers + token + vend + audit (+ vendor
+ * float check and lines) in ONE statement, and so in one transaction (`rasid_vend`, migration 0005). The write
+ * checks, under the meter's and account's row locks, that their state is still the one the vend was priced
+ * against; if not, nothing is written and the vend is read and priced again. The idempotency key makes retries
+ * harmless: the same key returns the same vend; the same key with another request is refused.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { AppError } from '../api/errors.ts';
-import { accountBalance, vendorFloat } from '../store/ledger.ts';
+import { accountBalance } from '../store/ledger.ts';
 import {
+  type Account,
   type AccountId,
+  type Customer,
   type Database,
   type KioskId,
   type Meter,
@@ -24,22 +29,10 @@ import {
 } from '../store/schema.ts';
 import { type Quote, QuoteError, quoteVend } from './quote.ts';
 import { buildReceipt, type Receipt } from './receipt.ts';
-import {
-  creditableTenths,
-  type StsMeterParams,
-  stsParamsOf,
-  TokenEngine,
-  TokenEngineError,
-} from './tokens.ts';
+import { creditableTenths, type StsColumns, stsParamsOf, TokenEngine, TokenEngineError } from './tokens.ts';
 
 export type Db = Kysely<Database>;
 
-/** Thrown inside a vend transaction when the meter's decoder key is not cached yet (derive it outside). */
-class DecoderKeyNeeded extends Error {
-  constructor(readonly params: StsMeterParams) {
-    super('decoder key not cached');
-  }
-}
 type Trx = Transaction<Database>;
 
 export interface VendingOptions {
@@ -144,11 +137,7 @@ export function monthStart(at: Date, timeZone: string): Date {
 
 /** "YYYY-MM" of `at` in the time zone: the key of a month's fixed charge. */
 export function monthKey(at: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-  }).formatToParts(at);
+  const parts = wallClock(timeZone).formatToParts(at);
   return `${parts.find((p) => p.type === 'year')?.value}-${parts.find((p) => p.type === 'month')?.value}`;
 }
 
@@ -169,6 +158,132 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 const DIGITS = /^[0-9]+$/;
+
+/** How often a vend is read and priced again when its meter's or account's state moved meanwhile. */
+const MAX_VEND_ATTEMPTS = 8;
+
+/** One row of `rasid_vend_context` (migration 0005): the meter and what a vend of it is priced against. */
+type ContextRow = Pick<
+  Meter,
+  'id' | 'utility_id' | 'serial' | 'kind' | 'mode' | 'status' | 'account_id' | StsColumns
+> & {
+  readonly account_number: Account['number'] | null;
+  readonly account_status: Account['status'] | null;
+  readonly debt_minor: Account['debt_minor'] | null;
+  readonly tariff_code: Account['tariff_code'];
+  readonly subsidy_eligible: Account['subsidy_eligible'] | null;
+  readonly customer_name: Customer['name'] | null;
+  readonly preferred_language: Customer['preferred_language'] | null;
+  readonly tariff_id: Tariff['id'] | null;
+  readonly fixed_monthly_minor: Tariff['fixed_monthly_minor'] | null;
+  readonly tax_rate_bp: Tariff['tax_rate_bp'] | null;
+  readonly debt_recovery_bp: Tariff['debt_recovery_bp'] | null;
+  readonly min_purchase_minor: Tariff['min_purchase_minor'] | null;
+  readonly price_per_units: Tariff['price_per_units'] | null;
+  readonly blocks: Tariff['blocks'] | null;
+  readonly vendor_name: string | null;
+  readonly vendor_active: boolean | null;
+  readonly vendor_utility_id: UtilityId | null;
+  readonly commission_bp: number | null;
+  readonly earlier_id: VendId | null;
+  readonly earlier_hash: string | null;
+  readonly earlier_token: string | null;
+  readonly earlier_receipt: unknown;
+  readonly last_tid: number | null;
+  readonly month_units: bigint;
+  readonly balance: bigint;
+  readonly recovered: bigint;
+  readonly fixed_paid: bigint;
+  readonly version: string;
+};
+
+interface VendContext {
+  readonly row: ContextRow;
+  readonly utility: Utility;
+  /** The instant the vend is priced at (its TID and month), and its month's start and fixed-charge ref. */
+  readonly at: Date;
+  readonly monthFrom: Date;
+  readonly fixedRef: string;
+}
+
+interface EarlierVend {
+  readonly id: VendId;
+  readonly request_hash: string;
+  readonly token: string | null;
+  readonly receipt: unknown;
+}
+
+/** What `rasid_vend` answers (migration 0005). */
+type VendOutcome =
+  | { readonly outcome: 'done' }
+  | { readonly outcome: 'stale' }
+  | ({ readonly outcome: 'replay' } & EarlierVend)
+  | { readonly outcome: 'insufficient_float'; readonly float: string; readonly credit_limit: string };
+
+interface LedgerLine {
+  readonly kind: 'payment' | 'charge' | 'vend' | 'commission';
+  readonly amount: bigint;
+  readonly ref: string;
+}
+
+/** The earlier vend under an idempotency key: the same request gets it again; another one is refused. */
+function replayOf(key: string, hash: string, earlier: EarlierVend): VendResult {
+  if (earlier.request_hash !== hash) {
+    throw new AppError('idempotency_key_reused', `idempotency key ${key} was used for another request`);
+  }
+  return { vendId: earlier.id, replayed: true, token: earlier.token, receipt: earlier.receipt as Receipt };
+}
+
+/** The quote of an amount against a context: the account's position, the tariff in force, the month so far. */
+function priceOf(ctx: VendContext, amount: bigint): Quote {
+  const { row } = ctx;
+  if (row.status === 'decommissioned' || row.status === 'faulty') {
+    throw new AppError('meter_not_vendable', `meter ${row.serial} is ${row.status}`);
+  }
+  if (row.account_status !== 'active') {
+    throw new AppError('meter_not_vendable', `account is ${row.account_status}`);
+  }
+  if (
+    row.tariff_id === null ||
+    row.blocks === null ||
+    row.price_per_units === null ||
+    row.fixed_monthly_minor === null
+  ) {
+    throw new AppError('meter_not_vendable', `no tariff in force for meter ${row.serial}`);
+  }
+  const pricePerUnits = BigInt(row.price_per_units);
+  const fixedDue = BigInt(row.fixed_monthly_minor) - row.fixed_paid;
+  const balance = row.mode === 'token' ? row.balance : 0n;
+  const debt = BigInt(row.debt_minor ?? 0n) - row.recovered;
+  try {
+    return quoteVend({
+      amountPaid: amount,
+      tariff: {
+        taxRateBp: row.tax_rate_bp ?? 0,
+        debtRecoveryBp: row.debt_recovery_bp ?? 0,
+        minPurchaseMinor: BigInt(row.min_purchase_minor ?? 0n),
+        blocks: row.blocks.map((b) => ({
+          upToUnits: b.upToUnits === null ? null : BigInt(b.upToUnits),
+          priceMinorPerKUnit: (BigInt(b.priceMinorPerUnit) * 1000n) / pricePerUnits,
+        })),
+      },
+      debtOutstanding: debt > 0n ? debt : 0n,
+      fixedChargesDue: fixedDue > 0n ? fixedDue : 0n,
+      monthToDateUnits: row.month_units,
+      accountCredit: balance > 0n ? balance : 0n,
+      // Central-mode meters take money, not tokens: no units are bought at the vend.
+      creditableTenths: row.mode === 'token' ? creditableTenths : () => 0n,
+    });
+  } catch (err) {
+    if (err instanceof QuoteError) {
+      throw new AppError(
+        err.code === 'amount_too_small' ? 'amount_too_small' : 'meter_not_vendable',
+        err.message,
+      );
+    }
+    throw err;
+  }
+}
 
 export class VendingService {
   private readonly db: Db;
@@ -270,37 +385,56 @@ export class VendingService {
     };
   }
 
-  /** The tariff in force for an account's meter: subsidised variant when eligible, latest effective version. */
-  async tariffFor(
-    db: Db | Trx,
-    meter: Meter,
+  /**
+   * Everything a quote or a vend is priced against, read in ONE statement (`rasid_vend_context`, migration
+   * 0005): the meter (by serial, STS meter number or PAN), its account and holder, the tariff in force, the
+   * selling vendor, an earlier vend under the idempotency key, and the meter's last TID and units this month
+   * and the account's balance, debt recovered and this month's fixed charge paid, with their `version`.
+   */
+  private async readContext(
+    utility: Utility,
+    number: string,
     at: Date,
-    known?: { tariff_code: string | null; subsidy_eligible: boolean },
-  ): Promise<Tariff> {
-    const account =
-      known ??
-      (await db
-        .selectFrom('accounts')
-        .select(['tariff_code', 'subsidy_eligible'])
-        .where('id', '=', meter.account_id!)
-        .executeTakeFirstOrThrow());
-    let q = db
-      .selectFrom('tariffs')
-      .selectAll()
-      .where('utility_id', '=', meter.utility_id)
-      .where('kind', '=', meter.kind)
-      .where('effective_from', '<=', at);
-    if (account.tariff_code) q = q.where('code', '=', account.tariff_code);
-    if (!account.subsidy_eligible) q = q.where('subsidised', '=', false);
-    // Eligible accounts take the subsidised variant first; others only the standard one.
-    const rows = await q
-      .orderBy('subsidised', 'desc')
-      .orderBy('effective_from', 'desc')
-      .orderBy('version', 'desc')
-      .execute();
-    const tariff = rows[0];
-    if (!tariff) throw new AppError('meter_not_vendable', `no tariff in force for meter ${meter.serial}`);
-    return tariff;
+    sale: { readonly vendorId: VendorId | null; readonly idempotencyKey: string | null } = {
+      vendorId: null,
+      idempotencyKey: null,
+    },
+  ): Promise<VendContext | undefined> {
+    const serial = number.trim();
+    // Meter numbers are often written in groups ("6007 2701 2345 6789 0"): compare digits only.
+    const n = number.replace(/[\s-]/g, '');
+    let iin: string | null = null;
+    let drn: string | null = null;
+    if (DIGITS.test(n) && (n.length === 11 || n.length === 13)) drn = n;
+    if (DIGITS.test(n) && (n.length === 17 || n.length === 18)) [iin, drn] = [n.slice(0, 6), n.slice(6, 17)];
+    const monthFrom = monthStart(at, utility.timezone);
+    const fixedRef = `fixed_charge:${monthKey(at, utility.timezone)}`;
+    const { rows } = await sql<ContextRow>`
+      select * from rasid_vend_context(${utility.id}, ${serial}, ${drn}, ${iin}, ${sale.vendorId},
+        ${sale.idempotencyKey}, ${at}, ${monthFrom}, ${fixedRef})
+    `.execute(this.db);
+    const row = rows[0];
+    if (!row) return undefined;
+    return { row, utility, at, monthFrom, fixedRef };
+  }
+
+  /** The holder's view of a context's meter; a meter without an account is not vendable. */
+  private viewOfContext(ctx: VendContext): MeterView {
+    const { row } = ctx;
+    if (!row.account_id || row.account_number === null || row.customer_name === null) {
+      throw new AppError('meter_not_vendable', `meter ${row.serial} has no account`);
+    }
+    return {
+      meterId: row.id,
+      serial: row.serial,
+      kind: row.kind,
+      mode: row.mode,
+      customerName: maskName(row.customer_name),
+      language: row.preferred_language ?? 'ar',
+      accountId: row.account_id,
+      accountNumber: row.account_number,
+      utility: ctx.utility,
+    };
   }
 
   /** Quote lines for an amount: what the customer sees before paying. */
@@ -309,188 +443,97 @@ export class VendingService {
     number: string,
     amountMinor: bigint,
   ): Promise<{ view: MeterView; quote: Quote }> {
-    const meter = await this.findMeter(this.db, utilityId, number);
-    if (!meter) throw new AppError('not_found', `meter ${number} is unknown`);
-    const view = await this.viewOf(this.db, meter);
-    const quote = await this.computeQuote(this.db, meter, view.utility, amountMinor, this.now());
-    return { view, quote };
+    const ctx = await this.readContext(await this.utility(utilityId), number, this.now());
+    if (!ctx) throw new AppError('not_found', `meter ${number} is unknown`);
+    const view = this.viewOfContext(ctx);
+    return { view, quote: priceOf(ctx, amountMinor) };
   }
 
-  private async computeQuote(
-    db: Db | Trx,
-    meter: Meter,
-    utility: Utility,
-    amount: bigint,
-    at: Date,
-  ): Promise<Quote> {
-    if (meter.status === 'decommissioned' || meter.status === 'faulty') {
-      throw new AppError('meter_not_vendable', `meter ${meter.serial} is ${meter.status}`);
-    }
-    const accountId = meter.account_id!;
-    const account = await db
-      .selectFrom('accounts')
-      .select(['status', 'debt_minor', 'tariff_code', 'subsidy_eligible'])
-      .where('id', '=', accountId)
-      .executeTakeFirstOrThrow();
-    if (account.status !== 'active') throw new AppError('meter_not_vendable', `account is ${account.status}`);
-    const tariff = await this.tariffFor(db, meter, at, account);
-    const from = monthStart(at, utility.timezone);
-    const position = await db
-      .selectFrom('vends')
-      .select(sql<bigint>`coalesce(sum(units), 0)::bigint`.as('units'))
-      .where('meter_id', '=', meter.id)
-      .where('status', '=', 'completed')
-      .where('created_at', '>=', from)
-      .executeTakeFirstOrThrow();
-    const fixedKey = `fixed_charge:${monthKey(at, utility.timezone)}`;
-    const sums = await db
-      .selectFrom('account_ledger')
-      .select([
-        sql<bigint>`coalesce(sum(amount_minor), 0)::bigint`.as('balance'),
-        sql<bigint>`coalesce(-sum(amount_minor) filter (where ref = 'debt_recovery'), 0)::bigint`.as(
-          'recovered',
-        ),
-        sql<bigint>`coalesce(-sum(amount_minor) filter (where ref = ${fixedKey}), 0)::bigint`.as('fixedPaid'),
-      ])
-      .where('account_id', '=', accountId)
-      .executeTakeFirstOrThrow();
-    const recovered = { recovered: sums.recovered };
-    const fixedPaid = { paid: sums.fixedPaid };
-    const fixedDue = BigInt(tariff.fixed_monthly_minor) - fixedPaid.paid;
-    const balance = meter.mode === 'token' ? sums.balance : 0n;
-    const debt = BigInt(account.debt_minor) - recovered.recovered;
-    try {
-      return quoteVend({
-        amountPaid: amount,
-        tariff: {
-          taxRateBp: tariff.tax_rate_bp,
-          debtRecoveryBp: tariff.debt_recovery_bp,
-          minPurchaseMinor: BigInt(tariff.min_purchase_minor),
-          blocks: tariff.blocks.map((b) => ({
-            upToUnits: b.upToUnits === null ? null : BigInt(b.upToUnits),
-            priceMinorPerKUnit: (BigInt(b.priceMinorPerUnit) * 1000n) / BigInt(tariff.price_per_units),
-          })),
-        },
-        debtOutstanding: debt > 0n ? debt : 0n,
-        fixedChargesDue: fixedDue > 0n ? fixedDue : 0n,
-        monthToDateUnits: position.units,
-        accountCredit: balance > 0n ? balance : 0n,
-        // Central-mode meters take money, not tokens: no units are bought at the vend.
-        creditableTenths: meter.mode === 'token' ? creditableTenths : () => 0n,
-      });
-    } catch (err) {
-      if (err instanceof QuoteError) {
-        throw new AppError(
-          err.code === 'amount_too_small' ? 'amount_too_small' : 'meter_not_vendable',
-          err.message,
-        );
-      }
-      throw err;
-    }
-  }
-
-  /** Issues exactly one token for a payment (see the file comment). */
+  /**
+   * Issues exactly one token for a payment (see the file comment): one statement reads the context, Node
+   * prices the vend and computes the token, one statement (`rasid_vend`) writes it. When the meter's or
+   * account's state moved in between, nothing is written and the vend is read and priced again.
+   */
   async vend(req: VendRequest): Promise<VendResult> {
     if (req.amountMinor <= 0n) throw new AppError('validation_failed', 'amountMinor must be positive');
-    const meter = await this.findMeter(this.db, req.utilityId, req.meter);
-    if (!meter) throw new AppError('not_found', `meter ${req.meter} is unknown`);
-    const hash = requestHash(meter.id, req.amountMinor, req.channel);
-    const earlier = await this.replay(req.utilityId, req.idempotencyKey, hash);
-    if (earlier) return earlier;
-    // The key store is read outside the transaction (an embedded database has one session).
-    if (meter.mode === 'token') await this.warmKey(meter);
-    try {
-      return await this.db.transaction().execute((trx) => this.vendInTransaction(trx, req, meter.id, hash));
-    } catch (err) {
-      if (err instanceof DecoderKeyNeeded) {
-        // The meter's key changed between the lookup and the lock: derive the new one and go again.
-        await this.tokens.decoderKey(err.params);
-        return this.db.transaction().execute((trx) => this.vendInTransaction(trx, req, meter.id, hash));
+    const utility = await this.utility(req.utilityId);
+    const sale = {
+      vendorId: req.channel.kind === 'vendor' ? req.channel.vendorId : null,
+      idempotencyKey: req.idempotencyKey,
+    };
+    for (let attempt = 1; ; attempt++) {
+      const at = this.now();
+      const ctx = await this.readContext(utility, req.meter, at, sale);
+      if (!ctx) throw new AppError('not_found', `meter ${req.meter} is unknown`);
+      const hash = requestHash(ctx.row.id, req.amountMinor, req.channel);
+      const { row } = ctx;
+      if (row.earlier_id !== null) {
+        return replayOf(req.idempotencyKey, hash, {
+          id: row.earlier_id,
+          request_hash: row.earlier_hash!,
+          token: row.earlier_token,
+          receipt: row.earlier_receipt,
+        });
       }
-      // A concurrent request with the same key won the race: answer with its vend.
-      if (isUniqueViolation(err)) {
-        const won = await this.replay(req.utilityId, req.idempotencyKey, hash);
-        if (won) return won;
+      const vend = await this.priceVend(ctx, req, hash);
+      let outcome: VendOutcome;
+      try {
+        const { rows } = await sql<{ outcome: VendOutcome }>`
+          select rasid_vend(${JSON.stringify(vend.statement)}::jsonb) as outcome
+        `.execute(this.db);
+        outcome = rows[0]!.outcome;
+      } catch (err) {
+        // A concurrent request with the same key won the race: the next read answers with its vend.
+        if (isUniqueViolation(err) && attempt < MAX_VEND_ATTEMPTS) continue;
+        throw err;
       }
-      throw err;
+      switch (outcome.outcome) {
+        case 'done':
+          return vend.result;
+        case 'replay':
+          return replayOf(req.idempotencyKey, hash, outcome);
+        case 'insufficient_float':
+          throw new AppError(
+            'insufficient_float',
+            `float ${outcome.float} plus credit limit ${outcome.credit_limit} is short of ${req.amountMinor}`,
+            { floatMinor: outcome.float },
+          );
+        case 'stale':
+          if (attempt < MAX_VEND_ATTEMPTS) continue;
+          throw new AppError('conflict', `meter ${row.serial} is vending too often at once: try again`);
+      }
     }
   }
 
-  private async warmKey(meter: Meter): Promise<void> {
-    try {
-      await this.tokens.decoderKey(stsParamsOf(meter));
-    } catch (err) {
-      if (err instanceof TokenEngineError || (err instanceof Error && err.name === 'StsError')) {
-        throw new AppError('meter_not_vendable', err.message);
-      }
-      throw err;
-    }
-  }
-
-  private async replay(utilityId: UtilityId, key: string, hash: string): Promise<VendResult | undefined> {
-    const row = await this.db
-      .selectFrom('vends')
-      .select(['id', 'request_hash', 'token', 'receipt'])
-      .where('utility_id', '=', utilityId)
-      .where('idempotency_key', '=', key)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    if (row.request_hash !== hash) {
-      throw new AppError('idempotency_key_reused', `idempotency key ${key} was used for another request`);
-    }
-    return { vendId: row.id, replayed: true, token: row.token, receipt: row.receipt as unknown as Receipt };
-  }
-
-  private async vendInTransaction(
-    trx: Trx,
+  /**
+   * Prices a vend against its context and computes its token (the decoder key is derived here, before any
+   * statement writes, as an embedded database has one session); returns the `rasid_vend` argument.
+   */
+  private async priceVend(
+    ctx: VendContext,
     req: VendRequest,
-    meterId: MeterId,
     hash: string,
-  ): Promise<VendResult> {
-    const at = this.now();
-    // Step 1: lock the meter (serialises TIDs and the month-to-date position of this meter).
-    const meter = await trx
-      .selectFrom('meters')
-      .selectAll()
-      .where('id', '=', meterId)
-      .forNoKeyUpdate()
-      .executeTakeFirstOrThrow();
-    const view = await this.viewOf(trx, meter);
-    const utility = view.utility;
-    // Step 2: quote against the account's position inside the transaction.
-    const quote = await this.computeQuote(trx, meter, utility, req.amountMinor, at);
-    // Step 3: the channel. The vendor's float is checked at the end, under its row lock, so the lock is held
-    // only for the last statements and the commit (many kiosks of one vendor sell at once).
+  ): Promise<{ statement: Record<string, unknown>; result: VendResult }> {
+    const { row, at, utility } = ctx;
+    const view = this.viewOfContext(ctx);
+    const quote = priceOf(ctx, req.amountMinor);
+    // The channel: an active vendor of this utility earns its commission (its float is checked by rasid_vend).
     let commission = 0n;
     let vendorName: string | null = null;
-    let creditLimit = 0n;
     if (req.channel.kind === 'vendor') {
-      const vendor = await trx
-        .selectFrom('vendors')
-        .select(['id', 'name', 'credit_limit_minor', 'commission_bp', 'active', 'utility_id'])
-        .where('id', '=', req.channel.vendorId)
-        .executeTakeFirst();
-      if (!vendor?.active || vendor.utility_id !== req.utilityId)
+      if (!row.vendor_active || row.vendor_utility_id !== req.utilityId)
         throw new AppError('forbidden', 'vendor is not active');
-      commission = (req.amountMinor * BigInt(vendor.commission_bp)) / 10_000n;
-      vendorName = vendor.name;
-      creditLimit = BigInt(vendor.credit_limit_minor);
+      commission = (req.amountMinor * BigInt(row.commission_bp ?? 0)) / 10_000n;
+      vendorName = row.vendor_name;
     }
-    // Step 4: the token (token-mode meters only), with a TID above every earlier one of this meter.
-    let sts: StsMeterParams | null = null;
+    // The token (token-mode meters only), with a TID above every earlier one of this meter.
     let token: string | null = null;
     let tid: number | null = null;
-    if (meter.mode === 'token' && quote.tenths > 0n) {
+    if (row.mode === 'token' && quote.tenths > 0n) {
       try {
-        sts = stsParamsOf(meter);
-        const last = await trx
-          .selectFrom('tokens')
-          .select(sql<number | null>`max(tid)`.as('tid'))
-          .where('meter_id', '=', meter.id)
-          .executeTakeFirstOrThrow();
-        tid = TokenEngine.nextTid(sts, at, last.tid === null ? null : Number(last.tid));
-        const key = this.tokens.cached(sts);
-        if (!key) throw new DecoderKeyNeeded(sts);
+        const sts = stsParamsOf(row);
+        const key = await this.tokens.decoderKey(sts);
+        tid = TokenEngine.nextTid(sts, at, row.last_tid === null ? null : Number(row.last_tid));
         token = this.tokens.credit(sts, key, tid, quote.tenths).token;
       } catch (err) {
         if (err instanceof TokenEngineError || (err instanceof Error && err.name === 'StsError')) {
@@ -498,10 +541,9 @@ export class VendingService {
         }
         throw err;
       }
-    } else if (meter.mode === 'token') {
+    } else if (row.mode === 'token') {
       throw new AppError('amount_too_small', 'the amount buys no units after deductions');
     }
-    // Step 5: the vend row (unique idempotency key), ledgers, token row, audit row.
     const vendId = randomUUID() as VendId;
     const receipt = buildReceipt({
       vendId,
@@ -514,126 +556,60 @@ export class VendingService {
       channel: req.channel.kind,
       vendorName,
     });
-    const vend = await trx
-      .insertInto('vends')
-      .values({
-        id: vendId,
-        utility_id: req.utilityId,
-        meter_id: meter.id,
-        account_id: view.accountId,
-        channel: req.channel.kind,
-        vendor_id: req.channel.kind === 'vendor' ? req.channel.vendorId : null,
-        kiosk_id: req.channel.kind === 'vendor' ? req.channel.kioskId : null,
-        payment_id: req.channel.kind === 'online' ? req.channel.paymentId : null,
-        idempotency_key: req.idempotencyKey,
-        request_hash: hash,
-        amount_paid_minor: minorUnits(req.amountMinor),
-        units: quote.units,
-        token,
-        tid,
-        receipt: receipt as unknown as Record<string, unknown>,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-
-    const ledger: { kind: 'payment' | 'charge' | 'vend'; amount: bigint; ref: string }[] = [
+    const ledger: LedgerLine[] = [
       { kind: 'payment', amount: req.amountMinor, ref: req.channel.kind === 'vendor' ? 'cash' : 'online' },
     ];
     if (quote.tax > 0n) ledger.push({ kind: 'charge', amount: -quote.tax, ref: 'tax' });
     if (quote.debtRecovery > 0n)
       ledger.push({ kind: 'charge', amount: -quote.debtRecovery, ref: 'debt_recovery' });
-    if (quote.fixedCharges > 0n) {
-      ledger.push({
-        kind: 'charge',
-        amount: -quote.fixedCharges,
-        ref: `fixed_charge:${monthKey(at, utility.timezone)}`,
-      });
-    }
+    if (quote.fixedCharges > 0n)
+      ledger.push({ kind: 'charge', amount: -quote.fixedCharges, ref: ctx.fixedRef });
     if (quote.unitsCost > 0n)
       ledger.push({ kind: 'vend', amount: -quote.unitsCost, ref: token ? `token:${tid}` : 'units' });
-    await trx
-      .insertInto('account_ledger')
-      .values(
-        ledger.map((l) => ({
-          utility_id: req.utilityId,
-          account_id: view.accountId,
-          kind: l.kind,
-          amount_minor: minorUnits(l.amount),
-          ref: l.ref,
-          vend_id: vend.id,
-        })),
-      )
-      .execute();
-    if (token !== null && tid !== null) {
-      await trx
-        .insertInto('tokens')
-        .values({
-          utility_id: req.utilityId,
-          meter_id: meter.id,
-          tid,
-          kind: 'credit',
-          token,
-          vend_id: vend.id,
-          issued_at: at,
-        })
-        .execute();
-    }
-    if (req.channel.kind === 'online') {
-      await trx
-        .updateTable('payments')
-        .set({ vend_id: vend.id, updated_at: at })
-        .where('id', '=', req.channel.paymentId)
-        .execute();
-    }
-    await trx
-      .insertInto('audit_log')
-      .values({
-        utility_id: req.utilityId,
-        actor: req.actor,
-        action: 'vend.issue',
-        subject: `vend:${vend.id}`,
-        details: {
-          meter: meter.serial,
-          amountMinor: req.amountMinor.toString(),
-          units: quote.units.toString(),
-          tid,
-          channel: req.channel.kind,
-          idempotencyKey: req.idempotencyKey,
-        },
-      })
-      .execute();
-    if (req.channel.kind === 'vendor') {
-      const vendorId = req.channel.vendorId;
-      // NO KEY UPDATE: the vend rows of this transaction hold KEY SHARE on the vendor through their foreign keys.
-      await trx.selectFrom('vendors').select('id').where('id', '=', vendorId).forNoKeyUpdate().execute();
-      const float = await vendorFloat(trx, vendorId);
-      if (float + creditLimit < req.amountMinor) {
-        throw new AppError(
-          'insufficient_float',
-          `float ${float} plus credit limit ${creditLimit} is short of ${req.amountMinor}`,
-          { floatMinor: float.toString() },
-        );
-      }
-      const rows = [
-        { kind: 'vend' as const, amount: -req.amountMinor, ref: `sale:${meter.serial}` },
-        ...(commission > 0n ? [{ kind: 'commission' as const, amount: commission, ref: 'commission' }] : []),
-      ];
-      await trx
-        .insertInto('vendor_ledger')
-        .values(
-          rows.map((r) => ({
-            utility_id: req.utilityId,
-            vendor_id: (req.channel as { vendorId: VendorId }).vendorId,
-            kiosk_id: (req.channel as { kioskId: KioskId | null }).kioskId,
-            kind: r.kind,
-            amount_minor: minorUnits(r.amount),
-            ref: r.ref,
-            vend_id: vend.id,
-          })),
-        )
-        .execute();
-    }
-    return { vendId: vend.id, replayed: false, token, receipt };
+    const vendorLedger: LedgerLine[] =
+      req.channel.kind === 'vendor'
+        ? [
+            { kind: 'vend', amount: -req.amountMinor, ref: `sale:${row.serial}` },
+            ...(commission > 0n
+              ? [{ kind: 'commission' as const, amount: commission, ref: 'commission' }]
+              : []),
+          ]
+        : [];
+    const json = (lines: readonly LedgerLine[]) =>
+      lines.map((l) => ({ kind: l.kind, amount_minor: l.amount.toString(), ref: l.ref }));
+    const statement = {
+      id: vendId,
+      utility_id: req.utilityId,
+      meter_id: row.id,
+      account_id: view.accountId,
+      channel: req.channel.kind,
+      vendor_id: req.channel.kind === 'vendor' ? req.channel.vendorId : null,
+      kiosk_id: req.channel.kind === 'vendor' ? req.channel.kioskId : null,
+      payment_id: req.channel.kind === 'online' ? req.channel.paymentId : null,
+      idempotency_key: req.idempotencyKey,
+      request_hash: hash,
+      amount_paid_minor: req.amountMinor.toString(),
+      units: quote.units.toString(),
+      token,
+      tid,
+      receipt,
+      at: at.toISOString(),
+      month_start: ctx.monthFrom.toISOString(),
+      fixed_ref: ctx.fixedRef,
+      version: row.version,
+      account_ledger: json(ledger),
+      vendor_ledger: json(vendorLedger),
+      actor: req.actor,
+      audit: {
+        meter: row.serial,
+        amountMinor: req.amountMinor.toString(),
+        units: quote.units.toString(),
+        tid,
+        channel: req.channel.kind,
+        idempotencyKey: req.idempotencyKey,
+      },
+    };
+    return { statement, result: { vendId, replayed: false, token, receipt } };
   }
 
   /** A vend's receipt again; a vendor may reprint only its own sales. */

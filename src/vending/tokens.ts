@@ -45,8 +45,21 @@ export class TokenEngineError extends Error {
   override readonly name = 'TokenEngineError';
 }
 
+/** The meter columns that hold its STS parameters. */
+export type StsColumns =
+  | 'sts_iin'
+  | 'sts_drn'
+  | 'sts_sgc'
+  | 'sts_ti'
+  | 'sts_krn'
+  | 'sts_kt'
+  | 'sts_ea'
+  | 'sts_base_date'
+  | 'sts_ken'
+  | 'vending_key_id';
+
 /** Reads a meter row's STS parameters; throws TokenEngineError naming what is missing. */
-export function stsParamsOf(meter: Meter): StsMeterParams {
+export function stsParamsOf(meter: Pick<Meter, 'id' | 'serial' | 'kind' | StsColumns>): StsMeterParams {
   const missing = (
     [
       ['sts_iin', meter.sts_iin],

@@ -114,6 +114,76 @@ export function vendingSuites(dbTest: DbTest): void {
       expect(tids[1]).toBe(tids[0]! + 1);
     });
 
+    dbTest(
+      'vends of one meter at once are priced one after another: one fixed charge, every TID different',
+      async ({ store }) => {
+        const w = await vendingWorld(store);
+        // Each vend reads its context, then writes only if the meter's state is still the one it priced
+        // against; the others see the first one's rows and price again.
+        const results = await Promise.all(
+          ['c1', 'c2', 'c3', 'c4'].map((key) =>
+            w.service.vend({
+              utilityId: w.utilityId,
+              meter: 'jo-M-0001',
+              amountMinor: 2_000n,
+              channel: { kind: 'vendor', vendorId: w.vendorId, kioskId: w.kioskId },
+              idempotencyKey: key,
+              actor: 'kiosk:test',
+            }),
+          ),
+        );
+        expect(results.every((r) => !r.replayed)).toBe(true);
+        expect(new Set(results.map((r) => r.receipt.tid)).size).toBe(4);
+        const fixed = results.flatMap((r) => r.receipt.lines.filter((l) => l.code === 'fixed_charge'));
+        expect(fixed.map((l) => l.amountMinor)).toEqual(['-500']);
+        const charged = await store.db
+          .selectFrom('account_ledger')
+          .select(['ref', 'amount_minor'])
+          .where('ref', 'like', 'fixed_charge:%')
+          .execute();
+        expect(charged).toEqual([{ ref: 'fixed_charge:2026-11', amount_minor: -500n }]);
+        // 4 × 2.000 less 1.5% commission each (0.030).
+        expect(await vendorFloat(store.db, w.vendorId)).toBe(20_000n - 4n * 2_000n + 4n * 30n);
+      },
+    );
+
+    dbTest('vends of two meters of one account at once take its fixed charge once', async ({ store }) => {
+      const w = await vendingWorld(store);
+      const meter = await store.db
+        .selectFrom('meters')
+        .selectAll()
+        .where('id', '=', w.meterId)
+        .executeTakeFirstOrThrow();
+      const { id: _id, created_at: _at, mqtt_username: _user, ...columns } = meter;
+      await store.db
+        .insertInto('meters')
+        .values({ ...columns, serial: 'jo-M-0002', sts_drn: '01234567891' })
+        .execute();
+      const results = await Promise.all(
+        ['jo-M-0001', 'jo-M-0002'].map((serial) =>
+          w.service.vend({
+            utilityId: w.utilityId,
+            meter: serial,
+            amountMinor: 2_000n,
+            channel: { kind: 'vendor', vendorId: w.vendorId, kioskId: w.kioskId },
+            idempotencyKey: `two-${serial}`,
+            actor: 'kiosk:test',
+          }),
+        ),
+      );
+      const fixed = results.flatMap((r) => r.receipt.lines.filter((l) => l.code === 'fixed_charge'));
+      expect(fixed.map((l) => l.amountMinor)).toEqual(['-500']);
+      const debt = results.flatMap((r) => r.receipt.lines.filter((l) => l.code === 'debt_recovery'));
+      const recovered = await store.db
+        .selectFrom('account_ledger')
+        .select('amount_minor')
+        .where('ref', '=', 'debt_recovery')
+        .execute();
+      expect(recovered.map((r) => String(r.amount_minor)).sort()).toEqual(
+        debt.map((l) => l.amountMinor).sort(),
+      );
+    });
+
     dbTest('a vendor short of float is refused and nothing changes', async ({ store }) => {
       const w = await vendingWorld(store);
       // Float 20.000 + credit limit 50.000 = 70.000: 70.001 is short.
