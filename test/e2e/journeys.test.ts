@@ -5,34 +5,27 @@
  * screenshot of each role's main screen in each language is saved under test-output/screenshots/.
  */
 
-import type { Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, type Page, screenshot, startWebWorld, type WebWorld } from './support.ts';
+import { documentDir, expectDirection, focusedId, unlabelledFields } from './layout.ts';
+import {
+  pageDone as done,
+  type Lang,
+  launchChromium,
+  newPage as openPage,
+  type Page,
+  screenshot,
+  startWebWorld,
+  textOf,
+  type WebWorld,
+} from './support.ts';
 
-// Evaluated in the page: the browser's globals, typed as far as these checks use them.
-interface Box {
-  left: number;
-  right: number;
-}
-interface PageElement {
-  id: string;
-  getAttribute(name: string): string | null;
-  getBoundingClientRect(): Box;
-}
-declare const document: {
-  documentElement: { lang: string; dir: string };
-  activeElement: PageElement | null;
-  querySelector(selector: string): PageElement | null;
-  querySelectorAll(selector: string): Iterable<PageElement>;
-  createRange(): { selectNodeContents(node: PageElement): void; getBoundingClientRect(): Box };
-};
-
-type Lang = 'ar' | 'en';
 const LANGS: readonly Lang[] = ['ar', 'en'];
 const PHONE = { width: 390, height: 844 };
 
 let world: WebWorld;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+const newPage = (lang: Lang, viewport = PHONE): Promise<Page> => openPage(browser, lang, viewport);
 
 beforeAll(async () => {
   world = await startWebWorld('journeys');
@@ -43,69 +36,6 @@ afterAll(async () => {
   await browser?.close();
   await world?.close();
 });
-
-const pageErrors = new WeakMap<Page, string[]>();
-
-async function newPage(lang: Lang, viewport = PHONE): Promise<Page> {
-  const context = await browser.newContext({ locale: lang === 'ar' ? 'ar-JO' : 'en-US', viewport });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  pageErrors.set(page, errors);
-  page.on('pageerror', (e) => errors.push(e.message));
-  // A refused API call is logged by Chromium as a failed resource; the screens handle those themselves.
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
-  });
-  return page;
-}
-
-/** Closes a page's context after checking that no script failed on it. */
-async function done(page: Page): Promise<void> {
-  const errors = pageErrors.get(page) ?? [];
-  await page.context().close();
-  expect(errors).toEqual([]);
-}
-
-/** The document's language and direction, and where the screen's heading sits in its column. */
-async function layout(page: Page) {
-  return page.evaluate(() => {
-    const screen = document.querySelector('[data-screen]')!.getBoundingClientRect();
-    const heading = document.querySelector('#screen-title')!;
-    const range = document.createRange();
-    range.selectNodeContents(heading);
-    const text = range.getBoundingClientRect();
-    const firstNav = document.querySelector('nav a')!.getBoundingClientRect();
-    const lastNav = [...document.querySelectorAll('nav a')].at(-1)!.getBoundingClientRect();
-    return {
-      lang: document.documentElement.lang,
-      dir: document.documentElement.dir,
-      headingGapStart: text.left - screen.left,
-      headingGapEnd: screen.right - text.right,
-      navFirstIsRightOfLast: firstNav.left > lastNav.left,
-    };
-  });
-}
-
-/** Arabic reads from the right: the heading hugs the column's right edge and the menu starts on the right. */
-async function expectDirection(page: Page, lang: Lang) {
-  const l = await layout(page);
-  expect(l.lang).toBe(lang);
-  if (lang === 'ar') {
-    expect(l.dir).toBe('rtl');
-    expect(l.headingGapEnd).toBeLessThan(l.headingGapStart);
-    expect(l.navFirstIsRightOfLast).toBe(true);
-  } else {
-    expect(l.dir).toBe('ltr');
-    expect(l.headingGapStart).toBeLessThan(l.headingGapEnd);
-    expect(l.navFirstIsRightOfLast).toBe(false);
-  }
-}
-
-/** A locator's text once it is on the page, spaces trimmed. */
-async function textOf(locator: Locator): Promise<string> {
-  await locator.first().waitFor();
-  return ((await locator.first().textContent()) ?? '').trim();
-}
 
 const TEXT = {
   ar: {
@@ -129,7 +59,7 @@ describe('the first screen', () => {
     expect(await page.locator('label[for=meter]').textContent()).toBe('رقم العداد');
     await page.reload();
     await page.locator('h1', { hasText: TEXT.ar.topupTitle }).waitFor();
-    expect(await page.evaluate(() => document.documentElement.dir)).toBe('rtl');
+    expect(await documentDir(page)).toBe('rtl');
     await page.getByTestId('lang-switch').click();
     await page.locator('h1', { hasText: TEXT.en.topupTitle }).waitFor();
     await done(page);
@@ -139,20 +69,14 @@ describe('the first screen', () => {
     const page = await newPage('en');
     await page.goto(`${world.url}/`);
     await page.locator('#meter').waitFor();
-    const unlabelled = await page.evaluate(
-      () =>
-        [...document.querySelectorAll('input, select')].filter(
-          (el) =>
-            !(el.id && document.querySelector(`label[for="${el.id}"]`)) && !el.getAttribute('aria-label'),
-        ).length,
-    );
+    const unlabelled = await unlabelledFields(page);
     expect(unlabelled).toBe(0);
     await page.keyboard.press('Tab'); // skip link
     await page.keyboard.press('Tab'); // brand
     let focused = '';
     for (let i = 0; i < 10 && focused !== 'meter'; i++) {
       await page.keyboard.press('Tab');
-      focused = await page.evaluate(() => document.activeElement?.id ?? '');
+      focused = await focusedId(page);
     }
     expect(focused).toBe('meter');
     await page.keyboard.type('no-such-meter');

@@ -7,7 +7,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { newSecret, secretDigest } from '../../src/api/auth.ts';
 import { loadConfig } from '../../src/config.ts';
 import { hashSecret } from '../../src/security/secrets.ts';
@@ -111,3 +112,38 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 export type { BrowserContext, Page };
+
+export type Lang = 'ar' | 'en';
+
+const pageErrors = new WeakMap<Page, string[]>();
+
+/** A page in a fresh context whose browser language is `lang`; script errors on it are collected. */
+export async function newPage(
+  browser: Browser,
+  lang: Lang,
+  viewport: { width: number; height: number },
+): Promise<Page> {
+  const context = await browser.newContext({ locale: lang === 'ar' ? 'ar-JO' : 'en-US', viewport });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  pageErrors.set(page, errors);
+  page.on('pageerror', (e) => errors.push(e.message));
+  // A refused API call is logged by Chromium as a failed resource; the screens handle those themselves.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  return page;
+}
+
+/** Closes a page's context after checking that no script failed on it. */
+export async function pageDone(page: Page): Promise<void> {
+  const errors = pageErrors.get(page) ?? [];
+  await page.context().close();
+  expect(errors).toEqual([]);
+}
+
+/** A locator's text once it is on the page, spaces trimmed. */
+export async function textOf(locator: Locator): Promise<string> {
+  await locator.first().waitFor();
+  return ((await locator.first().textContent()) ?? '').trim();
+}

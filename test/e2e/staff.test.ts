@@ -1,0 +1,150 @@
+/**
+ * Staff journeys in the web app, in Arabic and in English: the operator (fleet overview, search, a meter's
+ * page, a disconnect with its confirmation, the live alert stream), the technician (meters) and customer
+ * service (cases, moving a case with a note, the KPI). Screenshots of each role's main screen.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectDirection } from './layout.ts';
+import {
+  type Lang,
+  launchChromium,
+  newPage,
+  PASSWORD,
+  type Page,
+  pageDone,
+  screenshot,
+  startWebWorld,
+  textOf,
+  type WebWorld,
+} from './support.ts';
+
+const LANGS: readonly Lang[] = ['ar', 'en'];
+const DESKTOP = { width: 1280, height: 900 };
+
+let world: WebWorld;
+let browser: Awaited<ReturnType<typeof launchChromium>>;
+
+beforeAll(async () => {
+  world = await startWebWorld('staff');
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await world?.close();
+});
+
+async function signIn(page: Page, username: string) {
+  await page.goto(`${world.url}/#/signin`);
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(PASSWORD);
+  await page.locator('form button[type=submit]').click();
+}
+
+describe.each(LANGS)('operator (%s)', (lang) => {
+  it('sees the fleet, finds a meter, and disconnects it after confirming', async () => {
+    const page = await newPage(browser, lang, DESKTOP);
+    await signIn(page, 'omar');
+    await page.locator('[data-screen="fleet-overview"]').waitFor();
+    await expect.poll(() => textOf(page.getByTestId('count-total'))).toMatch(/^1/);
+    await expectDirection(page, lang);
+    await screenshot(page, `operator-${lang}`);
+
+    await page.getByTestId('count-total').click();
+    await page.locator('[data-screen="fleet-meters"]').waitFor();
+    await page.locator('#meter-search').fill('jo-M-0001');
+    await page.locator('form[role=search] button[type=submit]').click();
+    await expect.poll(() => page.url()).toContain('q=jo-M-0001');
+    await page.locator('table a', { hasText: 'jo-M-0001' }).click();
+
+    await page.locator('[data-screen="fleet-meter"]').waitFor();
+    await expect.poll(() => textOf(page.locator('h1'))).toContain('jo-M-0001');
+    await page.locator('button.danger').click();
+    const dialog = page.locator('dialog.confirm');
+    await dialog.waitFor();
+    await dialog.locator('#command-reason').fill('unpaid debt (test)');
+    await dialog.locator('button.primary').click();
+    await dialog.waitFor({ state: 'hidden' });
+    await expect
+      .poll(() => textOf(page.getByTestId('commands')))
+      .toContain(lang === 'ar' ? 'فصل' : 'Disconnect');
+    const commands = await world.server.core.store.db
+      .selectFrom('commands')
+      .select(['kind', 'state'])
+      .where('meter_id', '=', world.seed.meterId)
+      .execute();
+    expect(commands.some((c) => c.kind === 'disconnect')).toBe(true);
+    await expectDirection(page, lang);
+    await screenshot(page, `operator-meter-${lang}`);
+
+    await page.goto(`${world.url}/#/ops/alerts`);
+    await page.locator('[data-screen="alerts"]').waitFor();
+    await expect
+      .poll(() => textOf(page.getByTestId('stream-state')))
+      .toBe(
+        lang === 'ar' ? 'مباشر: تظهر التنبيهات الجديدة في الأعلى.' : 'Live: new alerts appear at the top.',
+      );
+    await pageDone(page);
+  });
+});
+
+describe.each(LANGS)('technician (%s)', (lang) => {
+  it('lands on the meter list and opens a meter', async () => {
+    const page = await newPage(browser, lang, DESKTOP);
+    await signIn(page, 'tariq');
+    await page.locator('[data-screen="fleet-meters"]').waitFor();
+    await page.locator('table a', { hasText: 'jo-M-0001' }).waitFor();
+    await expectDirection(page, lang);
+    await screenshot(page, `technician-${lang}`);
+    await page.locator('table a', { hasText: 'jo-M-0001' }).click();
+    await page.locator('[data-screen="fleet-meter"]').waitFor();
+    await pageDone(page);
+  });
+});
+
+describe.each(LANGS)('customer service (%s)', (lang) => {
+  it('works a case: the list, the case page, a status move with a note, and the KPI', async () => {
+    const login = await fetch(`${world.url}/api/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ utility: 'jo', username: 'salma', password: PASSWORD }),
+    });
+    const { token } = (await login.json()) as { token: string };
+    const opened = await fetch(`${world.url}/api/v1/cases`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        category: 'meter_fault',
+        subject: `No display (${lang})`,
+        customerId: world.seed.customerId,
+        meterId: world.seed.meterId,
+      }),
+    });
+    expect(opened.status).toBe(201);
+    const theCase = (await opened.json()) as { id: string; number: string };
+
+    const page = await newPage(browser, lang, DESKTOP);
+    await signIn(page, 'salma');
+    await page.locator('[data-screen="cases"]').waitFor();
+    await page.locator('table a', { hasText: theCase.number }).waitFor();
+    await expectDirection(page, lang);
+    await screenshot(page, `service-${lang}`);
+    await page.locator('table a', { hasText: theCase.number }).click();
+
+    await page.locator('[data-screen="case"]').waitFor();
+    await page.locator('#case-next').selectOption('in_progress');
+    await page.locator('#case-note').fill('A technician visits tomorrow.');
+    await page.locator('form button[type=submit]').click();
+    await expect
+      .poll(() => textOf(page.getByTestId('case-status')))
+      .toBe(lang === 'ar' ? 'قيد المعالجة' : 'In progress');
+    await expect.poll(() => textOf(page.locator('.timeline'))).toContain('A technician visits tomorrow.');
+
+    await page.getByRole('link', { name: lang === 'ar' ? 'المؤشرات' : 'KPI' }).click();
+    await page.locator('[data-screen="kpi"]').waitFor();
+    await expect
+      .poll(async () => Number(await textOf(page.getByTestId('kpi-opened'))))
+      .toBeGreaterThanOrEqual(1);
+    await pageDone(page);
+  });
+});
