@@ -119,6 +119,10 @@ export const ConfigSchema = z
     OUTBOX_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(5),
     /** SMTP server for e-mail notifications, e.g. smtp://user:pass@mail:587; unset = no e-mail channel. */
     SMTP_URL: z.string().min(1).optional(),
+    /** The utility's systems' webhook for balance events (low credit, disconnect, reconnect); unset = none. */
+    NOTIFY_WEBHOOK_URL: z.url().optional(),
+    /** The HMAC secret shared with that webhook's receiver (required with NOTIFY_WEBHOOK_URL). */
+    NOTIFY_WEBHOOK_SECRET: z.string().min(16).optional(),
     /** Sender address of e-mail notifications. */
     SMTP_FROM: z.string().min(1).default('Rasid <no-reply@localhost>'),
   })
@@ -131,6 +135,13 @@ export const ConfigSchema = z
         code: 'custom',
         path: ['STRIPE_WEBHOOK_SECRET'],
         message: 'is required when STRIPE_SECRET_KEY is set (webhooks are always verified)',
+      });
+    }
+    if (env.NOTIFY_WEBHOOK_URL && !env.NOTIFY_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['NOTIFY_WEBHOOK_SECRET'],
+        message: 'is required with NOTIFY_WEBHOOK_URL (webhooks are always signed)',
       });
     }
     if (env.MQTT_TLS_PORT !== undefined && !(env.MQTT_TLS_CERT && env.MQTT_TLS_KEY)) {
@@ -181,6 +192,7 @@ export const ConfigSchema = z
       dispatchIntervalMs: env.DISPATCH_INTERVAL_SECONDS * 1000,
       outboxIntervalMs: env.OUTBOX_INTERVAL_SECONDS * 1000,
       smtp: Object.freeze({ url: env.SMTP_URL, from: env.SMTP_FROM }),
+      webhook: Object.freeze({ url: env.NOTIFY_WEBHOOK_URL, secret: env.NOTIFY_WEBHOOK_SECRET }),
     }),
   );
 

@@ -49,7 +49,7 @@ export function registerGatewayCommand(program: Command): void {
     .option('--broker-username <name>', 'with --rasid-url: broker username (default: the gateway id)')
     .option(
       '--broker-password <secret>',
-      'with --rasid-url: broker password (or RASID_GATEWAY_BROKER_PASSWORD)',
+      "with --rasid-url: broker password (or RASID_GATEWAY_BROKER_PASSWORD; default: the gateway key, which Rasid's broker accepts)",
     )
     .option('--refresh <s>', 'with --rasid-url: seconds between two fetches of the meter list', '300')
     .option('--metrics-host <ip>', 'with --rasid-url: address of GET /metrics', '127.0.0.1')
@@ -150,7 +150,8 @@ async function configure(
   ) {
     throw new UsageError(`--metrics-port: expected a port number, got '${opts.metricsPort}'`);
   }
-  const password = opts.brokerPassword ?? process.env.RASID_GATEWAY_BROKER_PASSWORD;
+  // Rasid's embedded broker knows a gateway by its code and API key: the key is the default password.
+  const password = opts.brokerPassword ?? process.env.RASID_GATEWAY_BROKER_PASSWORD ?? apiKey;
   const local: LocalSettings = {
     ...(opts.broker !== undefined ? { brokerUrl: opts.broker } : {}),
     ...(opts.brokerUsername !== undefined ? { brokerUsername: opts.brokerUsername } : {}),

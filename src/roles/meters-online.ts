@@ -25,6 +25,7 @@ import {
   MemoryCredentialStore,
   type RasidBroker,
   StoreCredentialStore,
+  StoreGatewayCredentialStore,
 } from '../broker/index.ts';
 import { CommandDispatcher } from '../commands/dispatcher.ts';
 import { attachCommandMqtt } from '../commands/mqtt.ts';
@@ -225,7 +226,11 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
         port = 0;
       }
       broker = await createBroker({
-        credentials: new ChainedCredentialStore(service, new StoreCredentialStore(db)),
+        credentials: new ChainedCredentialStore(
+          service,
+          new StoreCredentialStore(db),
+          new StoreGatewayCredentialStore(db),
+        ),
         tcp: { host: config.mqtt.host, port },
         ...(tlsPort !== undefined && tlsCert && tlsKey
           ? { tls: { host: config.mqtt.host, port: tlsPort, certPath: tlsCert, keyPath: tlsKey } }
@@ -320,9 +325,11 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
         ),
       );
 
+      const hook = config.webhook;
       engine = new BalanceEngine({
         db,
         commands: dispatcher,
+        ...(hook.url ? { webhookUrl: () => hook.url ?? null } : {}),
         logger: workerLog,
         ...(opts.now ? { now: opts.now } : {}),
       });
@@ -342,8 +349,10 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
 
       const channels: Record<string, Channel> = {
         sms: new SmsChannel({ provider: new LogSmsProvider({ logger: log.child({ channel: 'sms' }) }) }),
-        // Utilities' webhook secrets are not configured yet: such deliveries fail permanently, visibly.
-        webhook: new WebhookChannel({ secrets: () => null }),
+        // Signed with NOTIFY_WEBHOOK_SECRET; a delivery to any other address fails permanently, visibly.
+        webhook: new WebhookChannel({
+          secrets: (_utility, url) => (url === hook.url ? (hook.secret ?? null) : null),
+        }),
       };
       if (config.smtp.url) channels.email = new EmailChannel(smtpOptions(config.smtp.url, config.smtp.from));
       const outbox = new OutboxWorker({ db, channels, logger: workerLog });

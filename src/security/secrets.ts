@@ -57,8 +57,17 @@ function parseHash(stored: string): ParsedHash | null {
   return { N, r: R, p: P, salt: saltBuf, key: keyBuf };
 }
 
-/** True when `secret` matches `stored` (a {@link hashSecret} result). A malformed hash never matches. */
+/**
+ * True when `secret` matches `stored`: a {@link hashSecret} result, or `sha256$<64 hex>` — the form Rasid
+ * keeps its random 256-bit API keys in (kiosks, gateways), where a slow hash adds nothing. A malformed hash
+ * never matches.
+ */
 export async function verifySecret(secret: string | Uint8Array, stored: string): Promise<boolean> {
+  if (stored.startsWith('sha256$')) {
+    const hex = stored.slice('sha256$'.length);
+    if (!/^[0-9a-f]{64}$/.test(hex)) return false;
+    return timingSafeEqual(createHash('sha256').update(toBuffer(secret)).digest(), Buffer.from(hex, 'hex'));
+  }
   const parsed = parseHash(stored);
   if (parsed === null) return false;
   const key = await scryptAsync(

@@ -39,8 +39,8 @@ export interface OnlineWorld {
   close(): Promise<void>;
 }
 
-export async function onlineWorld(name: string): Promise<OnlineWorld> {
-  const test = await startTestServer(name);
+export async function onlineWorld(name: string, env: Record<string, string> = {}): Promise<OnlineWorld> {
+  const test = await startTestServer(name, env);
   const server = test.server;
   const db = server.core.store.db;
   const seed = await seedVending(db, server.core.keys, 'jo');

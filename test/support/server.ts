@@ -31,7 +31,7 @@ export function testBrokerEnv(name: string): Record<string, string> {
   };
 }
 
-export async function startTestServer(name: string): Promise<TestServer> {
+export async function startTestServer(name: string, env: Record<string, string> = {}): Promise<TestServer> {
   const dir = await mkdtemp(join(tmpdir(), `rasid-${name}-`));
   const logs: string[] = [];
   const sink = new Writable({
@@ -41,7 +41,14 @@ export async function startTestServer(name: string): Promise<TestServer> {
     },
   });
   const server = await startServer(
-    loadConfig({ PORT: '0', LOG_LEVEL: 'debug', NODE_ENV: 'test', DATA_DIR: dir, ...testBrokerEnv(name) }),
+    loadConfig({
+      PORT: '0',
+      LOG_LEVEL: 'debug',
+      NODE_ENV: 'test',
+      DATA_DIR: dir,
+      ...testBrokerEnv(name),
+      ...env,
+    }),
     {
       logDestination: sink,
     },
