@@ -59,7 +59,13 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
   const fastify = Fastify({ loggerInstance: logger as FastifyBaseLogger, trustProxy: true });
   const metrics = opts.registry ?? processRegistry();
   countRequests(fastify, metrics);
-  const base = config.publicUrl ?? `http://${config.host}:${config.port}`;
+  // With PORT=0 the port is known only once listening: the base URL is worked out when first needed.
+  const base = () => {
+    if (config.publicUrl) return config.publicUrl.replace(/\/$/, '');
+    const address = fastify.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    return `http://${config.host}:${port}`;
+  };
   const payments = new PaymentService({
     db: core.store.db,
     provider: core.payments,
@@ -97,7 +103,7 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
             paymentRoutes(f, {
               payments,
               vending: core.vending,
-              returnUrl: `${base}/topup`,
+              returnUrl: () => `${base()}/topup`,
               publicRateLimit: config.publicRateLimit,
             }),
           (f) =>

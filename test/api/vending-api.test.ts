@@ -163,6 +163,8 @@ describe('vending over HTTP', () => {
     });
     expect(start.status).toBe(201);
     const { sessionId } = start.json();
+    // Checkout returns the customer to this server's own address, even though it was started on PORT=0.
+    expect(stripe.session(sessionId)?.success_url).toBe(`${server.url}/topup?session={CHECKOUT_SESSION_ID}`);
     expect((await call('GET', `/api/v1/checkout/${sessionId}`)).json()).toMatchObject({
       status: 'pending',
       token: null,

@@ -13,7 +13,8 @@ export interface PaymentRoutesOptions {
   readonly payments: PaymentService;
   readonly vending: VendingService;
   /** Where Checkout sends the customer back (the web app's top-up page). */
-  readonly returnUrl: string;
+  /** Where Checkout sends the customer back (a function: the listening port may be known only later). */
+  readonly returnUrl: string | (() => string);
   readonly publicRateLimit: number;
 }
 
@@ -39,7 +40,7 @@ export const paymentRoutes: FastifyPluginAsync<PaymentRoutesOptions> = async (fa
         utilityId: utility.id,
         meter: req.body.meter,
         amountMinor: req.body.amountMinor,
-        returnUrl: opts.returnUrl,
+        returnUrl: typeof opts.returnUrl === 'function' ? opts.returnUrl() : opts.returnUrl,
       });
       return reply.status(201).send(started);
     },
