@@ -70,7 +70,13 @@ export interface MigrationOutcome {
  * concurrent starts are safe and a failure leaves the schema as it was.
  */
 export async function migrateToLatest(db: Kysely<Database>, folder?: string): Promise<MigrationOutcome> {
-  const migrator = new Migrator({ db, provider: new FolderMigrationProvider(folder) });
+  // A database that already has a later migration still gets an earlier one that arrived after it (a branch
+  // merged later); due migrations always run in name order.
+  const migrator = new Migrator({
+    db,
+    provider: new FolderMigrationProvider(folder),
+    allowUnorderedMigrations: true,
+  });
   try {
     const { results, error } = await migrator.migrateToLatest();
     return error === undefined ? { results: results ?? [] } : { results: results ?? [], error };
