@@ -11,8 +11,9 @@ import { type Kysely, sql } from 'kysely';
 const UP: readonly string[] = [
   // Meters are also found by STS meter number (DRN) in the one-statement context read.
   'create index meters_drn on meters (utility_id, sts_drn) where sts_drn is not null',
-  // A meter's last TID over all its tokens (tokens_meter_tid leaves out key-change pairs, so cannot answer).
-  'create index tokens_meter_last_tid on tokens (meter_id, tid desc)',
+  // A meter's last TID is the greater of two index reads: tokens_meter_tid holds every token but key-change
+  // pairs, this small index holds only those (a full index would cost every vend one more insertion).
+  `create index tokens_meter_key_change_tid on tokens (meter_id, tid) where kind = 'key_change'`,
 
   /*
    * What a vend of this meter is priced and numbered against: the meter's last TID, its units bought this
@@ -35,7 +36,10 @@ const UP: readonly string[] = [
        into v_account, v_rows
        from meters m left join accounts a on a.id = m.account_id
       where m.id = p_meter;
-     select max(t.tid) into last_tid from tokens t where t.meter_id = p_meter;
+     select greatest(
+              (select max(t.tid) from tokens t where t.meter_id = p_meter and t.kind <> 'key_change'),
+              (select max(t.tid) from tokens t where t.meter_id = p_meter and t.kind = 'key_change'))
+       into last_tid;
      select coalesce(sum(v.units), 0) into month_units
        from vends v where v.meter_id = p_meter and v.status = 'completed' and v.created_at >= p_from;
      select coalesce(sum(l.amount_minor), 0),
@@ -190,7 +194,7 @@ const DOWN: readonly string[] = [
   'drop function if exists rasid_vend(jsonb)',
   'drop function if exists rasid_vend_context(uuid, text, text, text, uuid, text, timestamptz, timestamptz, text)',
   'drop function if exists rasid_vend_state(uuid, timestamptz, text)',
-  'drop index if exists tokens_meter_last_tid',
+  'drop index if exists tokens_meter_key_change_tid',
   'drop index if exists meters_drn',
 ];
 

@@ -421,7 +421,12 @@ export class VendingService {
   /** The holder's view of a context's meter; a meter without an account is not vendable. */
   private viewOfContext(ctx: VendContext): MeterView {
     const { row } = ctx;
-    if (!row.account_id || row.account_number === null || row.customer_name === null) {
+    if (
+      !row.account_id ||
+      row.account_number === null ||
+      row.customer_name === null ||
+      row.preferred_language === null
+    ) {
       throw new AppError('meter_not_vendable', `meter ${row.serial} has no account`);
     }
     return {
@@ -430,7 +435,7 @@ export class VendingService {
       kind: row.kind,
       mode: row.mode,
       customerName: maskName(row.customer_name),
-      language: row.preferred_language ?? 'ar',
+      language: row.preferred_language,
       accountId: row.account_id,
       accountNumber: row.account_number,
       utility: ctx.utility,
