@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- vend [--seconds S] [--rounds N] [--connections C] [--meters M] [--vendors V] [--skip-pglite]`: vends
+ * `npm run bench -- vend [--seconds S] [--rounds N] [--connections C] [--meters M] [--vendors V] [--skip-pglite]
+ * [--log-level L]`: vends
  * per second through the HTTP API (POST /api/v1/vends: kiosk API key, validation, Idempotency-Key, tariff
  * quote, STS token, one durable transaction) on PostgreSQL and on embedded PGlite, beside a bare Fastify
  * route measured in the same run (../shared/BENCHMARKS.md P8/P9).
@@ -9,13 +10,18 @@
  *   A  bare Fastify 5 `GET /` returning {hello:'world'}, logger off
  *   B  Rasid on PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres; a fresh database)
  *   C  Rasid on PGlite (a fresh DATA_DIR)
- * Every vend has its own idempotency key and goes to one of M meters round robin.
+ * Every vend has its own idempotency key and goes to one of M meters round robin. Rasid logs at `--log-level`
+ * (default info, as shipped: Fastify logs each request). On a shared machine vends/s move with the neighbours'
+ * load, so each vend figure also gives the CPU time per vend of the Rasid process and, when PostgreSQL runs on
+ * this machine, of its backends (from /proc): these move far less.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import {
   freePort,
   type RasidProcess,
@@ -68,6 +74,55 @@ await f.listen({ port: ${port}, host: '127.0.0.1' });`;
   };
 }
 
+/** Clock ticks per second of /proc/<pid>/stat times. */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system) of a process in ms, or null where /proc cannot tell (another OS or machine). */
+function cpuMs(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** What one vend run cost in CPU: the Rasid process and, if readable, the PostgreSQL backends serving it. */
+interface CpuProbe {
+  read(): Promise<{ node: number | null; db: number | null }>;
+}
+
+function cpuProbe(serverPid: number | undefined, databaseUrl: string | undefined): CpuProbe {
+  return {
+    async read() {
+      const node = serverPid === undefined ? null : cpuMs(serverPid);
+      if (!databaseUrl) return { node, db: null };
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ pid: number }>(
+          'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+        );
+        let db = 0;
+        for (const { pid } of rows) {
+          const ms = cpuMs(pid);
+          if (ms === null) return { node, db: null };
+          db += ms;
+        }
+        return { node, db };
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
 /** The first refusal seen in a run, printed so a failing benchmark says why. */
 let firstRefusal: string | null = null;
 
@@ -76,6 +131,9 @@ interface Run {
   readonly p99: number;
   readonly non2xx: number;
   readonly errors: number;
+  /** CPU ms per request of the server process and of the database backends (null: not measurable). */
+  readonly nodeMs: number | null;
+  readonly dbMs: number | null;
 }
 
 async function load(opts: {
@@ -83,9 +141,11 @@ async function load(opts: {
   seconds: number;
   connections: number;
   vend?: { kioskKeys: readonly string[]; meters: readonly string[]; prefix: string };
+  cpu?: CpuProbe;
 }): Promise<Run> {
   let n = 0;
   const v = opts.vend;
+  const before = await opts.cpu?.read();
   const result = await autocannon({
     url: opts.url,
     connections: opts.connections,
@@ -117,13 +177,28 @@ async function load(opts: {
         }
       : {}),
   });
+  const after = await opts.cpu?.read();
+  const perRequest = (a: number | null | undefined, b: number | null | undefined) =>
+    a == null || b == null || result.requests.total === 0 ? null : (b - a) / result.requests.total;
   return {
     rate: result.requests.average,
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors,
+    nodeMs: perRequest(before?.node, after?.node),
+    dbMs: perRequest(before?.db, after?.db),
   };
 }
+
+const ms = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(2)} ms`);
+const cpuText = (r: Pick<Run, 'nodeMs' | 'dbMs'>) =>
+  r.dbMs === null ? `node ${ms(r.nodeMs)}` : `node ${ms(r.nodeMs)} + db ${ms(r.dbMs)}`;
+const medianOf = (xs: readonly (number | null)[]) =>
+  xs.some((x) => x === null) ? null : median(xs as number[]);
+const medianCpu = (runs: readonly Run[]) => ({
+  nodeMs: medianOf(runs.map((x) => x.nodeMs)),
+  dbMs: medianOf(runs.map((x) => x.dbMs)),
+});
 
 export async function run(args: readonly string[]): Promise<void> {
   const seconds = option(args, '--seconds', 8);
@@ -132,6 +207,8 @@ export async function run(args: readonly string[]): Promise<void> {
   const meterCount = option(args, '--meters', 1000);
   const vendorCount = option(args, '--vendors', 50);
   const skipPglite = args.includes('--skip-pglite');
+  const logLevelAt = args.indexOf('--log-level');
+  const logLevel = logLevelAt < 0 ? 'info' : (args[logLevelAt + 1] ?? 'info');
   const pgUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const out = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -141,7 +218,7 @@ export async function run(args: readonly string[]): Promise<void> {
     `  ${meterCount} meters round robin, one idempotency key per request, kiosk API key, amounts 1.000-1.499 JOD`,
   );
   out(
-    `  each server in its own process; load generator autocannon ${connections} connections in this process`,
+    `  each server in its own process (LOG_LEVEL=${logLevel}); load generator autocannon ${connections} connections in this process`,
   );
 
   const dirs: string[] = [];
@@ -159,7 +236,13 @@ export async function run(args: readonly string[]): Promise<void> {
       vendors: vendorCount,
     });
     worlds.push(pgWorld);
-    const pgServer = await startRasid({ ...pgWorld.env, DB_POOL_SIZE: '16', PUBLIC_RATE_LIMIT: '1000000' });
+    const pgServer = await startRasid({
+      ...pgWorld.env,
+      DB_POOL_SIZE: '16',
+      PUBLIC_RATE_LIMIT: '1000000',
+      LOG_LEVEL: logLevel,
+    });
+    const pgCpu = cpuProbe(pgServer.child.pid, pgWorld.env.DATABASE_URL);
     servers.push(pgServer);
     let liteWorld: SeededWorld | null = null;
     let liteServer: RasidProcess | null = null;
@@ -169,7 +252,7 @@ export async function run(args: readonly string[]): Promise<void> {
       out('  seeding PGlite ...');
       liteWorld = await seedWorld({ dataDir: liteDir, meters: meterCount, vendors: vendorCount });
       worlds.push(liteWorld);
-      liteServer = await startRasid({ ...liteWorld.env, PUBLIC_RATE_LIMIT: '1000000' });
+      liteServer = await startRasid({ ...liteWorld.env, PUBLIC_RATE_LIMIT: '1000000', LOG_LEVEL: logLevel });
       servers.push(liteServer);
     }
     // A probe first: a benchmark that measures refusals measures nothing.
@@ -216,6 +299,7 @@ export async function run(args: readonly string[]): Promise<void> {
           seconds,
           connections,
           vend: { kioskKeys: pgWorld.kioskKeys, meters: pgWorld.meters, prefix: `r${r}` },
+          cpu: pgCpu,
         }),
       );
       if (liteServer && liteWorld) {
@@ -225,12 +309,15 @@ export async function run(args: readonly string[]): Promise<void> {
             seconds,
             connections,
             vend: { kioskKeys: liteWorld.kioskKeys, meters: liteWorld.meters, prefix: `r${r}` },
+            cpu: cpuProbe(liteServer.child.pid, undefined),
           }),
         );
       }
       out(
-        `  round ${r + 1}: bare ${fmt(A[r]!.rate)} req/s | PostgreSQL ${fmt(B[r]!.rate)} vends/s (p99 ${B[r]!.p99} ms, non-2xx ${B[r]!.non2xx})` +
-          (C[r] ? ` | PGlite ${fmt(C[r]!.rate)} vends/s (p99 ${C[r]!.p99} ms, non-2xx ${C[r]!.non2xx})` : ''),
+        `  round ${r + 1}: bare ${fmt(A[r]!.rate)} req/s | PostgreSQL ${fmt(B[r]!.rate)} vends/s (p99 ${B[r]!.p99} ms, non-2xx ${B[r]!.non2xx}, CPU/vend ${cpuText(B[r]!)})` +
+          (C[r]
+            ? ` | PGlite ${fmt(C[r]!.rate)} vends/s (p99 ${C[r]!.p99} ms, non-2xx ${C[r]!.non2xx}, CPU/vend ${cpuText(C[r]!)})`
+            : ''),
       );
     }
     const a = median(A.map((x) => x.rate));
@@ -244,12 +331,14 @@ export async function run(args: readonly string[]): Promise<void> {
     out(
       `| p99 latency on PostgreSQL | ${median(B.map((x) => x.p99))} ms | bare Fastify p99 | ${median(A.map((x) => x.p99))} ms | | <= 50 ms |`,
     );
+    out(`| CPU per vend on PostgreSQL | ${cpuText(medianCpu(B))} | | | | |`);
     if (C.length > 0) {
       const c = median(C.map((x) => x.rate));
       out(
         `| vends/s on PGlite | ${fmt(c)} | bare Fastify req/s | ${fmt(a)} | ${((100 * c) / a).toFixed(1)}% | (reported) |`,
       );
       out(`| p99 latency on PGlite | ${median(C.map((x) => x.p99))} ms | | | | |`);
+      out(`| CPU per vend on PGlite | ${cpuText(medianCpu(C))} | | | | |`);
     }
     const failures = [...B, ...C].reduce((s, x) => s + x.non2xx + x.errors, 0);
     out(
