@@ -330,59 +330,11 @@ export class VendingService {
     return this.utility(u.id);
   }
 
-  /** Finds a meter by serial, STS meter number (11/13 digits) or PAN (with or without its check digit). */
-  async findMeter(db: Db | Trx, utilityId: UtilityId, number: string): Promise<Meter | undefined> {
-    const bySerial = await db
-      .selectFrom('meters')
-      .selectAll()
-      .where('utility_id', '=', utilityId)
-      .where('serial', '=', number.trim())
-      .executeTakeFirst();
-    // Meter numbers are often written in groups ("6007 2701 2345 6789 0"): compare digits only.
-    const n = number.replace(/[\s-]/g, '');
-    if (bySerial || !DIGITS.test(n)) return bySerial;
-    const candidates: [string | null, string][] = [];
-    if (n.length === 11 || n.length === 13) candidates.push([null, n]);
-    if (n.length === 17 || n.length === 18) candidates.push([n.slice(0, 6), n.slice(6, 17)]);
-    for (const [iin, drn] of candidates) {
-      let q = db
-        .selectFrom('meters')
-        .selectAll()
-        .where('utility_id', '=', utilityId)
-        .where('sts_drn', '=', drn);
-      if (iin) q = q.where('sts_iin', '=', iin);
-      const m = await q.executeTakeFirst();
-      if (m) return m;
-    }
-    return undefined;
-  }
-
-  /** The public top-up lookup: the meter and its holder's masked name. */
+  /** The public top-up lookup: the meter (by serial, STS meter number or PAN) and its holder's masked name. */
   async lookup(utilityId: UtilityId, number: string): Promise<MeterView> {
-    const meter = await this.findMeter(this.db, utilityId, number);
-    if (!meter) throw new AppError('not_found', `meter ${number} is unknown`);
-    return this.viewOf(this.db, meter);
-  }
-
-  private async viewOf(db: Db | Trx, meter: Meter): Promise<MeterView> {
-    if (!meter.account_id) throw new AppError('meter_not_vendable', `meter ${meter.serial} has no account`);
-    const row = await db
-      .selectFrom('accounts')
-      .innerJoin('customers', 'customers.id', 'accounts.customer_id')
-      .select(['accounts.number', 'customers.name', 'customers.preferred_language'])
-      .where('accounts.id', '=', meter.account_id)
-      .executeTakeFirstOrThrow();
-    return {
-      meterId: meter.id,
-      serial: meter.serial,
-      kind: meter.kind,
-      mode: meter.mode,
-      customerName: maskName(row.name),
-      language: row.preferred_language,
-      accountId: meter.account_id,
-      accountNumber: row.number,
-      utility: await this.utility(meter.utility_id, db),
-    };
+    const ctx = await this.readContext(await this.utility(utilityId), number, this.now());
+    if (!ctx) throw new AppError('not_found', `meter ${number} is unknown`);
+    return this.viewOfContext(ctx);
   }
 
   /**
