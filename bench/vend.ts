@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- vend [--seconds S] [--rounds N] [--connections C] [--meters M] [--vendors V] [--skip-pglite]
- * [--log-level L]`: vends
+ * [--log-level L] [--pool P]`: vends
  * per second through the HTTP API (POST /api/v1/vends: kiosk API key, validation, Idempotency-Key, tariff
  * quote, STS token, one durable transaction) on PostgreSQL and on embedded PGlite, beside a bare Fastify
  * route measured in the same run (../shared/BENCHMARKS.md P8/P9).
@@ -206,6 +206,8 @@ export async function run(args: readonly string[]): Promise<void> {
   const connections = option(args, '--connections', 100);
   const meterCount = option(args, '--meters', 1000);
   const vendorCount = option(args, '--vendors', 50);
+  // Rasid's default DB_POOL_SIZE; on a small machine fewer connections cost the database less per vend.
+  const poolSize = option(args, '--pool', 16);
   const skipPglite = args.includes('--skip-pglite');
   const logLevelAt = args.indexOf('--log-level');
   const logLevel = logLevelAt < 0 ? 'info' : (args[logLevelAt + 1] ?? 'info');
@@ -218,7 +220,7 @@ export async function run(args: readonly string[]): Promise<void> {
     `  ${meterCount} meters round robin, one idempotency key per request, kiosk API key, amounts 1.000-1.499 JOD`,
   );
   out(
-    `  each server in its own process (LOG_LEVEL=${logLevel}); load generator autocannon ${connections} connections in this process`,
+    `  each server in its own process (LOG_LEVEL=${logLevel}, PostgreSQL pool ${poolSize}); load generator autocannon ${connections} connections in this process`,
   );
 
   const dirs: string[] = [];
@@ -238,7 +240,7 @@ export async function run(args: readonly string[]): Promise<void> {
     worlds.push(pgWorld);
     const pgServer = await startRasid({
       ...pgWorld.env,
-      DB_POOL_SIZE: '16',
+      DB_POOL_SIZE: String(poolSize),
       PUBLIC_RATE_LIMIT: '1000000',
       LOG_LEVEL: logLevel,
     });
