@@ -81,6 +81,12 @@ export const TEMPLATE_SCHEMAS = Object.freeze({
     /** A message from customer service to the customer, if any. */
     note: z.string().min(1).max(500).nullable(),
   }),
+  sign_in_code: z.object({
+    /** The one-time code the customer types to sign in. */
+    code: z.string().regex(/^\d{6}$/, 'a code is 6 digits'),
+    /** Minutes until the code expires. */
+    minutes: z.number().int().positive(),
+  }),
 });
 
 export type TemplateName = keyof typeof TEMPLATE_SCHEMAS;
@@ -252,6 +258,12 @@ const ENGLISH: { readonly [T in TemplateName]: Renderer<T> } = {
       `Dear ${p.customerName}, case ${p.caseNumber} is ${CASE_STATUS_EN[p.status]}.` +
       (p.note === null ? '' : ` ${p.note}`),
   }),
+  sign_in_code: (p, n) => ({
+    subject: 'Your Rasid sign-in code',
+    text:
+      `Your Rasid sign-in code is ${n(p.code)}. It expires in ${n(String(p.minutes))} minutes. ` +
+      'Do not share it: we will never ask you for it.',
+  }),
 };
 
 /** `n` wraps a number or token in a left-to-right isolate for Arabic text. */
@@ -307,6 +319,12 @@ const ARABIC: { readonly [T in TemplateName]: Renderer<T> } = {
     text:
       `عزيزنا ${p.customerName}، الحالة ${n(p.caseNumber)} ${CASE_STATUS_AR[p.status]}.` +
       (p.note === null ? '' : ` ${p.note}`),
+  }),
+  sign_in_code: (p, n) => ({
+    subject: 'رمز الدخول إلى رصيد',
+    text:
+      `رمز الدخول إلى رصيد: ${n(p.code)}. ينتهي بعد ${n(String(p.minutes))} دقيقة. ` +
+      'لا تعطه لأحد: لن نطلبه منك أبدًا.',
   }),
 };
 

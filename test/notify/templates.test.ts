@@ -52,6 +52,7 @@ const PAYLOADS = {
     dueAt: '2026-11-11T09:30:00.000Z',
   },
   case_updated: { customerName: 'Huda', caseNumber: 'C-1024', status: 'resolved', note: 'Meter replaced.' },
+  sign_in_code: { code: '048213', minutes: 10 },
 } as const;
 
 describe('templates', () => {
@@ -85,6 +86,16 @@ describe('templates', () => {
       template: 'token_delivery',
       language: 'ar',
       text: `رمز الشحن للعداد ${iso('SN-1001')}: ${iso('2371-6100-5011-8319-4197')} (${iso('25.0')} كيلوواط ساعة). إن لم يُطبَّق الرمز على العداد تلقائيًا فأدخله يدويًا.`,
+    },
+    {
+      template: 'sign_in_code',
+      language: 'en',
+      text: 'Your Rasid sign-in code is 048213. It expires in 10 minutes. Do not share it: we will never ask you for it.',
+    },
+    {
+      template: 'sign_in_code',
+      language: 'ar',
+      text: `رمز الدخول إلى رصيد: ${iso('048213')}. ينتهي بعد ${iso('10')} دقيقة. لا تعطه لأحد: لن نطلبه منك أبدًا.`,
     },
     {
       template: 'vend_receipt',

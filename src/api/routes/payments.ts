@@ -4,9 +4,13 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import { enqueueNotification } from '../../notify/outbox.ts';
 import type { PaymentService } from '../../payments/service.ts';
+import type { Database } from '../../store/schema.ts';
 import type { VendingService } from '../../vending/service.ts';
+import { AppError } from '../errors.ts';
 import { MinorAmount } from './vending.ts';
 
 export interface PaymentRoutesOptions {
@@ -86,4 +90,93 @@ export const paymentRoutes: FastifyPluginAsync<PaymentRoutesOptions> = async (fa
       },
     );
   });
+};
+
+export interface TokenSmsRoutesOptions {
+  readonly db: Kysely<Database>;
+  readonly publicRateLimit: number;
+  readonly now?: () => Date;
+  /** SMS of one token at most (default 3): the number is typed by whoever holds the Checkout session. */
+  readonly maxPerToken?: number;
+}
+
+/** "+96891000001" → "+968•••••0001": enough for the customer to recognise, not to read off a screen. */
+function maskPhone(phone: string): string {
+  return `${phone.slice(0, 4)}${'•'.repeat(Math.max(0, phone.length - 8))}${phone.slice(-4)}`;
+}
+
+/**
+ * After an online top-up, the customer may have the token sent by SMS to a number they type: the message
+ * (template `token_delivery`, in the language they read the page in) goes through the notifications outbox.
+ * The Checkout session id in the return address is the key, as for reading the token itself.
+ */
+export const tokenSmsRoutes: FastifyPluginAsync<TokenSmsRoutesOptions> = async (fastify, opts) => {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const maxPerToken = opts.maxPerToken ?? 3;
+
+  app.post(
+    '/api/v1/checkout/:sessionId/sms',
+    {
+      config: {
+        access: 'public',
+        rateLimit: { max: Math.min(opts.publicRateLimit, 10), timeWindow: 60_000 },
+      },
+      schema: {
+        tags: ['top-up'],
+        summary:
+          'Send the token of a paid Checkout by SMS to a number the customer gives (3 times per token at most)',
+        params: z.object({ sessionId: z.string().min(8).max(255) }),
+        body: z.object({
+          phone: z
+            .string()
+            .trim()
+            .transform((s) => s.replace(/[\s().-]/g, '').replace(/^00/, '+'))
+            .pipe(z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'an E.164 phone number such as +96891000001')),
+          language: z.enum(['ar', 'en']),
+        }),
+        response: { 202: z.object({ queued: z.literal(true), to: z.string(), left: z.number() }) },
+      },
+    },
+    async (req, reply) => {
+      const vend = await opts.db
+        .selectFrom('payments as p')
+        .innerJoin('vends as v', 'v.id', 'p.vend_id')
+        .innerJoin('meters as m', 'm.id', 'v.meter_id')
+        .select(['v.id', 'v.utility_id', 'v.token', 'v.receipt', 'v.status', 'm.serial', 'm.kind'])
+        .where('p.provider_ref', '=', req.params.sessionId)
+        .executeTakeFirst();
+      if (!vend) throw new AppError('not_found', `checkout ${req.params.sessionId} has no token (yet)`);
+      if (vend.token === null || vend.status !== 'completed') {
+        throw new AppError('conflict', 'this top-up has no token to send');
+      }
+      const prefix = `token_sms:${vend.id}:`;
+      const sent = await opts.db
+        .selectFrom('notifications_outbox')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .where('dedup_key', 'like', `${prefix}%`)
+        .executeTakeFirstOrThrow();
+      const n = Number(sent.n);
+      if (n >= maxPerToken) throw new AppError('rate_limited', `the token was already sent ${n} times`);
+      const units = (vend.receipt as { units?: { value?: unknown } }).units?.value;
+      const id = await enqueueNotification(opts.db, {
+        utilityId: vend.utility_id,
+        channel: 'sms',
+        recipient: req.body.phone,
+        template: 'token_delivery',
+        language: req.body.language,
+        payload: {
+          meterSerial: vend.serial,
+          token: vend.token,
+          units: typeof units === 'string' ? units : '0',
+          unit: vend.kind === 'water' ? 'm³' : 'kWh',
+        },
+        // One key per send: two requests racing for the same slot write one row.
+        dedupKey: `${prefix}${n + 1}`,
+      });
+      if (id === null) throw new AppError('rate_limited', 'another SMS of this token is on its way');
+      return reply
+        .status(202)
+        .send({ queued: true, to: maskPhone(req.body.phone), left: maxPerToken - n - 1 });
+    },
+  );
 };
