@@ -12,6 +12,7 @@ import { operatorRoutes } from './api/routes/operator.ts';
 import { paymentRoutes } from './api/routes/payments.ts';
 import { reportRoutes } from './api/routes/reports.ts';
 import { sessionRoutes } from './api/routes/sessions.ts';
+import { staffExtraRoutes } from './api/routes/staff-extra.ts';
 import { vendingRoutes } from './api/routes/vending.ts';
 import type { Config } from './config.ts';
 import { PaymentService } from './payments/service.ts';
@@ -117,6 +118,7 @@ export async function buildServer(config: Config, core: Core, logger: Logger, op
           (f) => customerRoutes(f, { db: core.store.db, ...(opts.now ? { now: opts.now } : {}) }),
           (f) => operatorRoutes(f, { db: core.store.db, publicRateLimit: config.publicRateLimit }),
           (f) => reportRoutes(f, { db: core.store.db }),
+          (f) => staffExtraRoutes(f, { db: core.store.db }),
           (f) => webRoutes(f, { db: core.store.db, publicRateLimit: config.publicRateLimit }),
           (f) =>
             metersOnlineRoutes(f, {
