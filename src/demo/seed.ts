@@ -61,7 +61,11 @@ export interface DemoSeedResult {
 export async function seedDemo(
   db: Kysely<Database>,
   keys: KeyStore,
-  opts: { meters: number; now?: Date },
+  opts: {
+    meters: number;
+    now?: Date /** Days of hourly history per meter (default 30). */;
+    historyDays?: number;
+  },
 ): Promise<DemoSeedResult> {
   const existing = await db
     .selectFrom('utilities')
@@ -239,14 +243,16 @@ export async function seedDemo(
 
   // A month of hourly history per meter, so consumption charts and reports have data from the first
   // screen: a daily shape (evening peak) and a per-meter size, cumulative registers in Wh.
-  const from = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - 30 * 86_400_000);
+  const days = opts.historyDays ?? 30;
+  if (days === 0) return { utilityId, created: true, meters: opts.meters };
+  const from = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000 - days * 86_400_000);
   await sql`
     insert into readings (meter_id, ts, seq, energy_wh, power_w, voltage_dv, relay, flags)
     select m.id, h.ts, h.n,
            1000000 + sum(w.wh) over (partition by m.id order by h.ts)::bigint,
            w.wh::int, 2300, true, 0
     from meters m
-    cross join lateral generate_series(${from}::timestamptz, ${from}::timestamptz + interval '30 days' - interval '1 hour',
+    cross join lateral generate_series(${from}::timestamptz, ${now}::timestamptz - interval '1 hour',
                                        interval '1 hour') with ordinality as h(ts, n)
     cross join lateral (
       select round((300 + (get_byte(decode(md5(m.serial), 'hex'), 0) * 4))
