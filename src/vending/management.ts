@@ -104,9 +104,12 @@ export class ManagementTokens {
     return this.opts.db.transaction().execute(async (trx) => {
       await trx.selectFrom('meters').select('id').where('id', '=', req.meterId).forNoKeyUpdate().execute();
       const at = this.now();
-      const tid = TokenEngine.nextTid(params, at, await ManagementTokens.lastTid(trx, req.meterId));
+      const last = await ManagementTokens.lastTid(trx, req.meterId);
+      let tid: number;
       let issued: { token: string };
       try {
+        // A TID out of the base date's range (base 1993 ran out in 2024) is the meter's state, not a fault.
+        tid = TokenEngine.nextTid(params, at, last);
         issued = this.opts.tokens.managementWith(params, key, spec.type, tid, req.value);
       } catch (err) {
         return notVendable(err);

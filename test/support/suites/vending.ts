@@ -345,6 +345,34 @@ export function managementSuites(dbTest: DbTest): void {
     );
 
     dbTest(
+      'a meter on base date 1993, whose TIDs ran out in 2024, is refused with a clear error, not a fault',
+      async ({ store }) => {
+        const w = await vendingWorld(store);
+        await store.db
+          .updateTable('meters')
+          .set({ sts_base_date: '1993-01-01' })
+          .where('id', '=', w.meterId)
+          .execute();
+        const mgmt = new ManagementTokens({
+          db: store.db,
+          tokens: w.service.tokens,
+          keys: w.keys,
+          now: () => NOW,
+        });
+        await expect(
+          mgmt.issue({
+            ...base(w),
+            token: 'clear_tamper',
+            value: 0,
+            reason: 'cover replaced',
+            engineering: false,
+          }),
+        ).rejects.toMatchObject({ code: 'meter_not_vendable', detail: expect.stringMatching(/TID range/) });
+        expect(await store.db.selectFrom('tokens').select('id').execute()).toEqual([]);
+      },
+    );
+
+    dbTest(
       'a key change gives the pair under the old key, and the next vend is under the new key',
       async ({ store }) => {
         const w = await vendingWorld(store);
