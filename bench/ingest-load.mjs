@@ -2,24 +2,10 @@
 // loopback, each keeping one QoS 1 reading outstanding (closed loop). Reads its settings as JSON from
 // argv[2], connects, warms up, measures, and prints one JSON line: rate, acks, p50 and p99 publish->PUBACK.
 import mqtt from 'mqtt';
+import { readingPayload as payload } from './reading-payload.mjs';
 
 const o = JSON.parse(process.argv[2]);
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-
-function payload(seq, ts) {
-  return Buffer.from(
-    JSON.stringify({
-      v: 1,
-      seq,
-      ts,
-      energyWh: 100_000 + seq,
-      powerW: 1200,
-      voltageDv: 2301,
-      currentMa: 5210,
-      creditWh: 50_000,
-    }),
-  );
-}
 
 const clients = [];
 for (let i = 0; i < o.serials.length; i += 200) {

@@ -22,6 +22,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { createBroker, StoreCredentialStore } from '../src/broker/index.ts';
 import { createIngest, PgReadingWriter, type ReadingRow, storeMeterResolver } from '../src/ingest/index.ts';
 import { createDatabase, migrateToLatest } from '../src/store/index.ts';
+import { readingPayload } from './reading-payload.mjs';
 
 interface Args {
   meters: number;
@@ -66,21 +67,6 @@ function benchHash(secret: string): string {
 const UTILITY = 'bench';
 const LOAD = new URL('./ingest-load.mjs', import.meta.url).pathname;
 const PASSWORD = 'bench-secret';
-
-function readingPayload(seq: number, ts: number): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      v: 1,
-      seq,
-      ts,
-      energyWh: 100_000 + seq,
-      powerW: 1200,
-      voltageDv: 2301,
-      currentMa: 5210,
-      creditWh: 50_000,
-    }),
-  );
-}
 
 interface LoadResult {
   rate: number;

@@ -126,6 +126,23 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     'result',
   ] as const;
 
+  const dispatcherOrUnavailable = (): CommandDispatcher => {
+    if (opts.dispatcher === null)
+      throw new AppError('unavailable', 'this Rasid process runs no command workers');
+    return opts.dispatcher;
+  };
+
+  /** Sends what is due for the meter now (an online meter gets the command at once) and reads it back. */
+  const sendNow = async (dispatcher: CommandDispatcher, meterId: MeterId, id: CommandId) => {
+    await dispatcher.dispatchDue({ meterId });
+    const row = await db
+      .selectFrom('commands')
+      .select(commandColumns)
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+    return commandOut(row as CommandRow);
+  };
+
   app.post(
     '/api/v1/meters/:id/mqtt-credentials',
     {
@@ -319,9 +336,7 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const dispatcher = opts.dispatcher;
-      if (dispatcher === null)
-        throw new AppError('unavailable', 'this Rasid process runs no command workers');
+      const dispatcher = dispatcherOrUnavailable();
       const meter = await meterOf(p.utilityId, req.params.id);
       let id: CommandId;
       try {
@@ -337,13 +352,7 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
         if (err instanceof CommandError) throw new AppError('validation_failed', err.message);
         throw err;
       }
-      await dispatcher.dispatchDue({ meterId: meter.id });
-      const row = await db
-        .selectFrom('commands')
-        .select(commandColumns)
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
-      return reply.status(201).send(commandOut(row as CommandRow));
+      return reply.status(201).send(await sendNow(dispatcher, meter.id, id));
     },
   );
 
@@ -411,9 +420,7 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const dispatcher = opts.dispatcher;
-      if (dispatcher === null)
-        throw new AppError('unavailable', 'this Rasid process runs no command workers');
+      const dispatcher = dispatcherOrUnavailable();
       const token = await db
         .selectFrom('tokens')
         .select(['meter_id', 'token', 'vend_id'])
@@ -429,13 +436,7 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
         vendId: req.params.id,
         createdBy: actorOf(p),
       });
-      await dispatcher.dispatchDue({ meterId: token.meter_id });
-      const row = await db
-        .selectFrom('commands')
-        .select(commandColumns)
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
-      return reply.status(201).send(commandOut(row as CommandRow));
+      return reply.status(201).send(await sendNow(dispatcher, token.meter_id, id));
     },
   );
 };
