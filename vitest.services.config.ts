@@ -40,7 +40,7 @@ export default defineConfig({
         // The broker-facing suites of a started Rasid again, on the machine's Mosquitto (MQTT_URL).
         test: {
           name: 'mosquitto',
-          include: ['test/online/start.test.ts'],
+          include: ['test/online/start.test.ts', 'test/online/alerts.test.ts'],
           env: { RASID_TEST_MQTT_URL: process.env.RASID_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883' },
           ...timeouts,
         },
