@@ -255,8 +255,10 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
     let engine: BalanceEngine | null = null;
     let metrics: WorkerMetrics | null = null;
     if (roles.has('workers')) {
+      // The workers reach the embedded broker where it listens (loopback when it listens everywhere).
+      const local = ['0.0.0.0', '::'].includes(config.mqtt.host) ? '127.0.0.1' : config.mqtt.host;
       const workerUrl =
-        external ?? (broker?.addresses.tcp ? `mqtt://127.0.0.1:${broker.addresses.tcp.port}` : null);
+        external ?? (broker?.addresses.tcp ? `mqtt://${local}:${broker.addresses.tcp.port}` : null);
       if (workerUrl === null) {
         throw new Error('the workers role needs the broker role in the same process or MQTT_URL');
       }
