@@ -4,6 +4,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { ACCOUNT_ROUTES, AccountSignIn, accountNav } from './account.js';
 import { api, getAuth, setAuth } from './api.js';
 import { html } from './html.js';
 import { currentDigits, currentLang, onLanguageChange, problemText, setDigits, setLang, t } from './i18n.js';
@@ -97,6 +98,7 @@ function navFor(who) {
       { href: '/#/kiosk/close', label: t('nav.close') },
     ];
   }
+  if (who.role === 'customer') return accountNav();
   return staffNav(who);
 }
 
@@ -138,12 +140,17 @@ function Header({ who, route, signOut }) {
         )}
       </ul>
     </nav>
-    ${who ? html`<p class="signed-in">${t('auth.signedInAs', { name: who.name, role: t(`role.${who.role}`) })}</p>` : null}
+    ${who && who.role !== 'customer' ? html`<p class="signed-in">${t('auth.signedInAs', { name: who.name, role: t(`role.${who.role}`) })}</p>` : null}
   </header>`;
 }
 
+function homeOf(who) {
+  if (who.role === 'customer') return '/account';
+  return who.role === 'vendor' ? '/kiosk' : staffHome(who);
+}
+
 function homeHref(who) {
-  return `/#${who.role === 'vendor' ? '/kiosk' : staffHome(who)}`;
+  return `/#${homeOf(who)}`;
 }
 
 function App() {
@@ -176,7 +183,7 @@ function App() {
     try {
       const me = await api('GET', '/api/v1/web/whoami');
       setWho(me);
-      navigate(to ?? (me.role === 'vendor' ? '/kiosk' : staffHome(me)));
+      navigate(to ?? homeOf(me));
     } catch (err) {
       setAuth(null);
       throw err;
@@ -230,6 +237,15 @@ function routeScreen(route, ctx) {
   }
   if (path === '/signin') return html`<${SignIn} utilities=${utilities} signIn=${ctx.signIn} />`;
   if (path === '/kiosk/signin') return html`<${KioskSignIn} signIn=${ctx.signIn} />`;
+  if (path === '/account/signin')
+    return html`<${AccountSignIn} utilities=${utilities} signIn=${ctx.signIn} />`;
+  for (const r of ACCOUNT_ROUTES) {
+    const m = r.pattern.exec(path);
+    if (!m) continue;
+    if (who?.role !== 'customer')
+      return html`<${AccountSignIn} utilities=${utilities} signIn=${ctx.signIn} />`;
+    return html`<${r.screen} who=${who} params=${m.groups ?? {}} navigate=${navigate} />`;
+  }
   if (path.startsWith('/kiosk')) {
     if (who?.role !== 'vendor' || !who.vendorId) return html`<${KioskSignIn} signIn=${ctx.signIn} />`;
     if (path === '/kiosk') return html`<${KioskSell} who=${who} />`;

@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { html } from './html.js';
-import { num, problemText, t } from './i18n.js';
+import { currentLang, num, problemText, t } from './i18n.js';
 import { formatMinor, latinDigits, parseAmount } from './money.js';
 import { Alert, Field, Money, QuoteLines, ReceiptView, Screen, Submit, Token } from './ui.js';
 
@@ -78,6 +78,7 @@ export function TopupMeter({ utilities, navigate }) {
       />
       <${Submit} busy=${busy}>${t('common.continue')}<//>
     </form>
+    <p class="account-link">${t('topup.haveAccount')} <a href="/#/account/signin">${t('nav.account')}</a></p>
   <//>`;
 }
 
@@ -194,6 +195,55 @@ export function TopupAmount({ navigate, notice }) {
   <//>`;
 }
 
+/** The token by SMS, to a number the customer types (a few times per token at most). */
+function TokenSms({ sessionId }) {
+  const [phone, setPhone] = useState('');
+  const [error, setError] = useState(null);
+  const [sent, setSent] = useState(null);
+  const [busy, setBusy] = useState(false);
+
+  async function send(e) {
+    e.preventDefault();
+    const number = latinDigits(phone)
+      .replace(/[\s().-]/g, '')
+      .replace(/^00/, '+');
+    if (!/^\+[1-9]\d{6,14}$/.test(number)) return setError(t('topup.smsInvalid'));
+    setBusy(true);
+    setError(null);
+    setSent(null);
+    try {
+      const r = await api('POST', `/api/v1/checkout/${encodeURIComponent(sessionId)}/sms`, {
+        body: { phone: number, language: currentLang() },
+      });
+      setSent(r.to);
+    } catch (err) {
+      setError(err.status === 429 ? t('topup.smsLimit') : problemText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return html`<form class="token-sms no-print" onSubmit=${send} novalidate aria-labelledby="token-sms-title">
+    <h2 id="token-sms-title">${t('topup.smsTitle')}</h2>
+    <${Field}
+      id="sms-phone"
+      type="tel"
+      label=${t('topup.smsPhone')}
+      hint=${t('topup.smsHint')}
+      error=${error}
+      value=${phone}
+      autocomplete="tel"
+      inputmode="tel"
+      dir="ltr"
+      onInput=${(e) => setPhone(e.currentTarget.value)}
+    />
+    <${Alert} kind="ok">${sent ? html`${t('topup.smsSent')} <bdi dir="ltr" data-testid="sms-to">${num(sent)}</bdi>` : null}<//>
+    <button type="submit" disabled=${busy} aria-busy=${busy ? 'true' : 'false'}>
+      ${busy ? t('common.working') : t('topup.smsSend')}
+    </button>
+  </form>`;
+}
+
 /** Screen 4 (after the payment page): waits for the verified payment, then shows the token and receipt. */
 export function TopupResult({ sessionId }) {
   const [result, setResult] = useState(null);
@@ -255,7 +305,8 @@ export function TopupResult({ sessionId }) {
                 <div class="actions no-print">
                   <button type="button" onClick=${copy}>${copied ? t('token.copied') : t('token.copy')}</button>
                   <button type="button" onClick=${() => window.print()}>${t('receipt.print')}</button>
-                </div>`
+                </div>
+                <${TokenSms} sessionId=${sessionId} />`
               : html`<p class="lead">${t('topup.creditAdded')}</p>`
           }
           <${ReceiptView} receipt=${receipt} />
