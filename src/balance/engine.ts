@@ -125,7 +125,8 @@ export interface RunReport {
 
 const ACTOR = 'system:balance';
 const CONSUMPTION_ACTION = 'balance.consumption';
-const DECISION_ACTIONS = [
+/** The audit actions of the engine's decisions on a meter; the latest one carries the memo of its state. */
+export const DECISION_ACTIONS = [
   'balance.alert_low_credit',
   'balance.disconnect',
   'balance.defer_disconnect',

@@ -15,6 +15,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
+import { DECISION_ACTIONS } from '../../balance/engine.ts';
 import { formatMoney } from '../../money.ts';
 import type { Database, MeterId, Role, UserId, UtilityId } from '../../store/schema.ts';
 import { newSecret, type Principal, principalOf, secretDigest } from '../auth.ts';
@@ -31,13 +32,6 @@ export interface OperatorRoutesOptions {
 }
 
 const TAMPER_KINDS = ['tamper', 'cover_open', 'magnetic'] as const;
-const DECISION_ACTIONS = [
-  'balance.alert_low_credit',
-  'balance.disconnect',
-  'balance.defer_disconnect',
-  'balance.reconnect',
-  'balance.none',
-] as const;
 /** Who watches the fleet. */
 const FLEET: readonly Role[] = ['operator', 'service', 'technician'];
 
@@ -234,16 +228,10 @@ export class AlertFeed {
   /** Starts listening for a utility: resolves once the current state is known (later changes are alerts). */
   async subscribe(utilityId: UtilityId, listener: AlertListener): Promise<() => void> {
     if (this.#eventCursor === null || this.#auditCursor === null) {
-      const e = await this.#db
-        .selectFrom('meter_events')
-        .select(sql<string | null>`max(id)::text`.as('id'))
-        .executeTakeFirstOrThrow();
-      const a = await this.#db
-        .selectFrom('audit_log')
-        .select(sql<string | null>`max(id)::text`.as('id'))
-        .executeTakeFirstOrThrow();
-      this.#eventCursor ??= BigInt(e.id ?? '0');
-      this.#auditCursor ??= BigInt(a.id ?? '0');
+      const events = await this.#topId('meter_events');
+      const audit = await this.#topId('audit_log');
+      this.#eventCursor ??= events;
+      this.#auditCursor ??= audit;
     }
     if (!this.#offline.has(utilityId)) this.#offline.set(utilityId, await this.#offlineMeters(utilityId));
     let set = this.#listeners.get(utilityId);
@@ -315,11 +303,7 @@ export class AlertFeed {
     }
 
     // Read the top first: rows written while this read runs wait for the next one.
-    const top = await this.#db
-      .selectFrom('audit_log')
-      .select(sql<string | null>`max(id)::text`.as('id'))
-      .executeTakeFirstOrThrow();
-    const topId = BigInt(top.id ?? '0');
+    const topId = await this.#topId('audit_log');
     const decisions = await this.#db
       .selectFrom('audit_log as l')
       .select(['l.id', 'l.utility_id', 'l.subject', 'l.action', 'l.details', 'l.created_at'])
@@ -413,6 +397,15 @@ export class AlertFeed {
       for (const listener of this.#listeners.get(utilityId) ?? []) listener(alert);
     }
     return alerts.map((a) => a.alert);
+  }
+
+  /** The newest id of the table, 0 when it is empty. */
+  async #topId(table: 'meter_events' | 'audit_log'): Promise<bigint> {
+    const top = await this.#db
+      .selectFrom(table)
+      .select(sql<string | null>`max(id)::text`.as('id'))
+      .executeTakeFirstOrThrow();
+    return BigInt(top.id ?? '0');
   }
 
   async #offlineMeters(utilityId: UtilityId): Promise<Set<string>> {
