@@ -422,19 +422,10 @@ export class CaseService {
         details: { from: before.status, to, note: note !== null, internal: note?.internal ?? false },
       });
       if (before.customer_id !== null) {
-        const eventId = await this.#lastEventId(trx, id);
-        await this.#notify(
-          trx,
-          utilityId,
-          before.customer_id,
-          `case:${id}:event:${eventId}`,
-          'case_updated',
-          {
-            caseNumber: caseNumber(before.number),
-            status: to,
-            note: note && !note.internal ? clip(note.text) : null,
-          },
-        );
+        await this.#notifyUpdated(trx, utilityId, id, before.customer_id, before.number, {
+          status: to,
+          note: note && !note.internal ? clip(note.text) : null,
+        });
       }
     });
     return this.#view(this.#db, utilityId, id);
@@ -484,19 +475,10 @@ export class CaseService {
         },
       });
       if (isStaff(by) && !internal && before.customer_id !== null) {
-        const eventId = await this.#lastEventId(trx, id);
-        await this.#notify(
-          trx,
-          utilityId,
-          before.customer_id,
-          `case:${id}:event:${eventId}`,
-          'case_updated',
-          {
-            caseNumber: caseNumber(before.number),
-            status,
-            note: clip(text),
-          },
-        );
+        await this.#notifyUpdated(trx, utilityId, id, before.customer_id, before.number, {
+          status,
+          note: clip(text),
+        });
       }
     });
     return this.#view(this.#db, utilityId, id);
@@ -698,13 +680,24 @@ export class CaseService {
       .execute();
   }
 
-  async #lastEventId(trx: Queryable, caseId: CaseId): Promise<string> {
-    const row = await trx
+  /** Tells the customer of a change to their case, once per timeline event: the latest event names it. */
+  async #notifyUpdated(
+    trx: Queryable,
+    utilityId: UtilityId,
+    caseId: CaseId,
+    customerId: CustomerId,
+    number: bigint | number | string,
+    change: { status: CaseStatus; note: string | null },
+  ): Promise<void> {
+    const last = await trx
       .selectFrom('case_events')
       .select(sql<string>`max(id)::text`.as('id'))
       .where('case_id', '=', caseId)
       .executeTakeFirstOrThrow();
-    return row.id;
+    await this.#notify(trx, utilityId, customerId, `case:${caseId}:event:${last.id}`, 'case_updated', {
+      caseNumber: caseNumber(number),
+      ...change,
+    });
   }
 
   async #notify<T extends 'case_opened' | 'case_updated'>(
