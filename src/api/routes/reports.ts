@@ -21,6 +21,13 @@ const MAX_DAYS = 400;
 
 const Day = z.iso.date().describe('a date, YYYY-MM-DD');
 const Format = z.enum(['json', 'csv']).optional().describe('csv: text/csv (also with Accept: text/csv)');
+/** The period [from, to) of every report, an optional area, and JSON or CSV. */
+const ReportQuery = z.object({
+  from: Day,
+  to: Day,
+  area: z.string().trim().min(1).max(100).optional(),
+  format: Format,
+});
 
 export interface RevenueDay {
   day: string;
@@ -188,12 +195,7 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (fast
         tags: ['reports'],
         summary:
           "Sales per day in the utility's time zone over [from, to): vends, paid online and at vendors, reversals, units; JSON or CSV",
-        querystring: z.object({
-          from: Day,
-          to: Day,
-          area: z.string().trim().min(1).max(100).optional(),
-          format: Format,
-        }),
+        querystring: ReportQuery,
         response: {
           200: z.object({
             currency: z.string(),
@@ -290,12 +292,7 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (fast
         tags: ['reports'],
         summary:
           'Fleet consumption per UTC day over [from, to): meters reporting, Wh and litres; JSON or CSV',
-        querystring: z.object({
-          from: Day,
-          to: Day,
-          area: z.string().trim().min(1).max(100).optional(),
-          format: Format,
-        }),
+        querystring: ReportQuery,
         response: {
           200: z.object({
             days: z.array(
