@@ -22,7 +22,14 @@ import { isUniqueViolation } from '../../accounts/accounts.ts';
 import { writeAudit } from '../../accounts/audit.ts';
 import type { KeyStore } from '../../store/keystore.ts';
 import type { Database, GatewayId, MeterId, UtilityId } from '../../store/schema.ts';
-import { actorOf, GATEWAY_KEY_PREFIX, newSecret, principalOf, secretDigest } from '../auth.ts';
+import {
+  actorOf,
+  GATEWAY_KEY_PREFIX,
+  newSecret,
+  type Principal,
+  principalOf,
+  secretDigest,
+} from '../auth.ts';
 import { AppError } from '../errors.ts';
 
 export interface GatewayRoutesOptions {
@@ -119,6 +126,27 @@ function mechanismOf(settings: Settings): string {
   return typeof security?.mechanism === 'string' ? security.mechanism : 'none';
 }
 
+/** An assignment as operators see it: the settings, and whether secrets are sealed (never the secrets). */
+function assignmentOut(a: {
+  meter_id: string;
+  serial: string;
+  protocol: string;
+  gateway_id: string;
+  settings: Settings;
+  secret_box: unknown;
+  updated_at: Date;
+}): z.infer<typeof AssignmentOut> {
+  return {
+    meterId: a.meter_id,
+    serial: a.serial,
+    protocol: a.protocol,
+    gatewayId: a.gateway_id,
+    settings: a.settings,
+    security: { mechanism: mechanismOf(a.settings), secretsStored: a.secret_box !== null },
+    updatedAt: a.updated_at.toISOString(),
+  };
+}
+
 export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fastify, opts) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { db, keys } = opts;
@@ -132,6 +160,32 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
       .executeTakeFirst();
     if (!row) throw new AppError('not_found', `gateway ${id} is unknown`);
     return row;
+  }
+
+  /** Updates one of the utility's gateways and audits it under `action`. */
+  async function change(
+    p: Principal,
+    id: string,
+    set: { active: boolean; api_key_hash?: string },
+    action: 'gateway.disable' | 'gateway.rotate_key',
+  ) {
+    const before = await gatewayOf(p.utilityId, id);
+    return db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('gateways')
+        .set(set)
+        .where('id', '=', before.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await writeAudit(trx, {
+        utilityId: p.utilityId,
+        actor: actorOf(p),
+        action,
+        subject: `gateway:${before.id}`,
+        details: { gatewayId: before.code },
+      });
+      return updated;
+    });
   }
 
   async function out(row: Awaited<ReturnType<typeof gatewayOf>>): Promise<z.infer<typeof GatewayOut>> {
@@ -260,15 +314,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
         .execute();
       return {
         ...(await out(row)),
-        assignments: rows.map((a) => ({
-          meterId: a.meter_id,
-          serial: a.serial,
-          protocol: a.protocol,
-          gatewayId: a.gateway_id,
-          settings: a.settings,
-          security: { mechanism: mechanismOf(a.settings), secretsStored: a.secret_box !== null },
-          updatedAt: a.updated_at.toISOString(),
-        })),
+        assignments: rows.map(assignmentOut),
       };
     },
   );
@@ -285,25 +331,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
       },
     },
     async (req) => {
-      const p = principalOf(req);
-      const before = await gatewayOf(p.utilityId, req.params.id);
-      const row = await db.transaction().execute(async (trx) => {
-        const updated = await trx
-          .updateTable('gateways')
-          .set({ active: false })
-          .where('id', '=', before.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: actorOf(p),
-          action: 'gateway.disable',
-          subject: `gateway:${before.id}`,
-          details: { gatewayId: before.code },
-        });
-        return updated;
-      });
-      return out(row);
+      return out(await change(principalOf(req), req.params.id, { active: false }, 'gateway.disable'));
     },
   );
 
@@ -319,25 +347,13 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
       },
     },
     async (req) => {
-      const p = principalOf(req);
-      const before = await gatewayOf(p.utilityId, req.params.id);
       const apiKey = newSecret(GATEWAY_KEY_PREFIX);
-      const row = await db.transaction().execute(async (trx) => {
-        const updated = await trx
-          .updateTable('gateways')
-          .set({ api_key_hash: secretDigest(apiKey), active: true })
-          .where('id', '=', before.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: actorOf(p),
-          action: 'gateway.rotate_key',
-          subject: `gateway:${before.id}`,
-          details: { gatewayId: before.code },
-        });
-        return updated;
-      });
+      const row = await change(
+        principalOf(req),
+        req.params.id,
+        { api_key_hash: secretDigest(apiKey), active: true },
+        'gateway.rotate_key',
+      );
       return { ...(await out(row)), apiKey };
     },
   );
@@ -429,15 +445,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
         });
         return saved;
       });
-      return {
-        meterId: row.meter_id,
-        serial: meter.serial,
-        protocol: meter.protocol,
-        gatewayId: row.gateway_id,
-        settings: row.settings,
-        security: { mechanism: mechanismOf(row.settings), secretsStored: row.secret_box !== null },
-        updatedAt: row.updated_at.toISOString(),
-      };
+      return assignmentOut({ ...row, serial: meter.serial, protocol: meter.protocol });
     },
   );
 
