@@ -53,7 +53,13 @@ const Money = z.object({
   currency: z.string(),
 });
 
-function money(minor: bigint, m: { currency: string; currency_exponent: number }): z.infer<typeof Money> {
+/** The utility's currency and its exponent. */
+interface Currency {
+  currency: string;
+  currency_exponent: number;
+}
+
+function money(minor: bigint, m: Currency): z.infer<typeof Money> {
   return { minor: minor.toString(), amount: formatMoney(minor, m.currency_exponent), currency: m.currency };
 }
 
@@ -62,6 +68,30 @@ const Alerts = z.object({
   threshold: Money.nullable().describe("alert at or below this credit; null: the utility's default"),
   days: z.number().nullable().describe('alert at or below this many days of credit left; null: the default'),
 });
+
+/** An account's low-credit alert columns. */
+interface AlertColumns {
+  low_credit_alert_enabled: boolean;
+  low_credit_alert_minor: bigint | null;
+  low_credit_alert_days: number | null;
+}
+
+function alertsOut(r: AlertColumns, m: Currency): z.infer<typeof Alerts> {
+  return {
+    enabled: r.low_credit_alert_enabled,
+    threshold: r.low_credit_alert_minor === null ? null : money(BigInt(r.low_credit_alert_minor), m),
+    days: r.low_credit_alert_days,
+  };
+}
+
+/** The alert settings as the audit log keeps them. */
+function alertsAudited(r: AlertColumns) {
+  return {
+    enabled: r.low_credit_alert_enabled,
+    thresholdMinor: r.low_credit_alert_minor?.toString() ?? null,
+    days: r.low_credit_alert_days,
+  };
+}
 
 const AccountOut = z.object({
   id: z.string(),
@@ -99,6 +129,9 @@ const MeterOut = z.object({
 });
 
 const Bucket = z.enum(['day', 'week', 'month']);
+
+/** The unit of a meter's register and consumption. */
+const unitOf = (kind: MeterKind) => (kind === 'electricity' ? ('Wh' as const) : ('L' as const));
 
 interface Owned {
   id: MeterId;
@@ -240,11 +273,7 @@ export const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (
       status: r.status,
       premise: { address: r.address, area: r.area },
       credit: money(BigInt(r.balance ?? 0n), m),
-      alerts: {
-        enabled: r.low_credit_alert_enabled,
-        threshold: r.low_credit_alert_minor === null ? null : money(BigInt(r.low_credit_alert_minor), m),
-        days: r.low_credit_alert_days,
-      },
+      alerts: alertsOut(r, m),
     }));
   }
 
@@ -380,7 +409,7 @@ export const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (
           lastSeenAt: iso(r.last_seen_at),
           account: { id: r.account_id, number: r.account_number },
           premise: { address: r.address, area: r.area },
-          unit: electricity ? ('Wh' as const) : ('L' as const),
+          unit: unitOf(r.kind),
           credit: credit === null ? null : money(credit, m),
           creditAt: iso(creditAt),
           daysLeft: typeof days === 'number' ? days : null,
@@ -443,7 +472,7 @@ export const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (
       const series = await consumptionSeries(db, meter, bucket, from, to);
       return {
         meterId: meter.id,
-        unit: meter.kind === 'electricity' ? ('Wh' as const) : ('L' as const),
+        unit: unitOf(meter.kind),
         bucket,
         from: from.toISOString(),
         to: to.toISOString(),
@@ -594,7 +623,7 @@ export const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (
           meterSerial: r.serial,
           amountPaid: money(BigInt(r.amount_paid_minor), m),
           units: String(r.units),
-          unit: r.kind === 'electricity' ? ('Wh' as const) : ('L' as const),
+          unit: unitOf(r.kind),
           token: r.token,
           status: r.status,
           paymentStatus: r.payment_status,
@@ -652,25 +681,9 @@ export const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (
           actor: actorOf(p),
           action: 'account.alerts',
           subject: `account:${before.id}`,
-          details: {
-            from: {
-              enabled: before.low_credit_alert_enabled,
-              thresholdMinor: before.low_credit_alert_minor?.toString() ?? null,
-              days: before.low_credit_alert_days,
-            },
-            to: {
-              enabled: after.low_credit_alert_enabled,
-              thresholdMinor: after.low_credit_alert_minor?.toString() ?? null,
-              days: after.low_credit_alert_days,
-            },
-          },
+          details: { from: alertsAudited(before), to: alertsAudited(after) },
         });
-        return {
-          enabled: after.low_credit_alert_enabled,
-          threshold:
-            after.low_credit_alert_minor === null ? null : money(BigInt(after.low_credit_alert_minor), m),
-          days: after.low_credit_alert_days,
-        };
+        return alertsOut(after, m);
       });
     },
   );
