@@ -147,3 +147,12 @@ export async function textOf(locator: Locator): Promise<string> {
   await locator.first().waitFor();
   return ((await locator.first().textContent()) ?? '').trim();
 }
+
+/** Signs a staff member in through the sign-in screen and waits for their first screen. */
+export async function signInAs(page: Page, url: string, username: string): Promise<void> {
+  await page.goto(`${url}/#/signin`);
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(PASSWORD);
+  await page.locator('form button[type=submit]').click();
+  await page.locator('[data-screen]:not([data-screen="signin"])').waitFor();
+}

@@ -10,6 +10,7 @@ import { html } from './html.js';
 import { currentDigits, currentLang, onLanguageChange, problemText, setDigits, setLang, t } from './i18n.js';
 import { KioskClose, KioskSales, KioskSell, KioskSignIn } from './kiosk.js';
 import { STAFF_ROUTES, staffHome, staffNav } from './staff.js';
+import { TECH_ROUTES } from './technician.js';
 import { TopupAmount, TopupMeter, TopupResult } from './topup.js';
 import { Alert, Field, Screen, Submit } from './ui.js';
 
@@ -252,7 +253,7 @@ function routeScreen(route, ctx) {
     if (path === '/kiosk/sales') return html`<${KioskSales} who=${who} />`;
     if (path === '/kiosk/close') return html`<${KioskClose} who=${who} />`;
   }
-  for (const r of STAFF_ROUTES) {
+  for (const r of [...STAFF_ROUTES, ...TECH_ROUTES]) {
     const m = r.pattern.exec(path);
     if (!m) continue;
     if (!who) return html`<${SignIn} utilities=${utilities} signIn=${ctx.signIn} />`;

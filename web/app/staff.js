@@ -4,33 +4,14 @@
  * feed (server-sent events), tariffs, vendors, the audit log, and customer-service cases with their KPI.
  * Each route lists the roles that may open it (admin may open all).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from './api.js';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, api } from './api.js';
 import { html } from './html.js';
-import { dateTime, num, problemText, t } from './i18n.js';
-import { formatMinor } from './money.js';
-import { Alert, Screen } from './ui.js';
+import { dateTime, num, problemText, t, todayIn } from './i18n.js';
+import { formatMinor, latinDigits, parseAmount } from './money.js';
+import { Alert, Confirm, Field, Screen, SimpleTable, Submit, saveBlob, useApi } from './ui.js';
 
 const FLEET = ['operator', 'technician', 'service'];
-
-/** Loads `path` (re-loading when `deps` change): { data, error, reload }. */
-function useApi(path, deps = []) {
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
-  const [n, setN] = useState(0);
-  useEffect(() => {
-    let live = true;
-    setError(null);
-    api('GET', path).then(
-      (d) => live && setData(d),
-      (err) => live && setError(problemText(err)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [path, n, ...deps]);
-  return { data, error, reload: () => setN((x) => x + 1) };
-}
 
 function Flag({ on, kind, children }) {
   return on ? html`<span class=${`badge ${kind}`}>${children}</span>` : null;
@@ -215,25 +196,13 @@ function MeterList({ query, navigate }) {
   <//>`;
 }
 
-const COMMANDS = ['disconnect', 'reconnect', 'read_now'];
+const COMMANDS = ['disconnect', 'reconnect', 'read_now', 'time_sync'];
 
-/** A confirmation in a modal <dialog>: focus stays inside, Escape cancels. */
-function Confirm({ open, title, children, onConfirm, onCancel, busy }) {
-  const ref = useRef(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
-  }, [open]);
-  return html`<dialog ref=${ref} aria-labelledby="confirm-title" onCancel=${onCancel} class="confirm">
-    <h2 id="confirm-title">${title}</h2>
-    ${children}
-    <div class="actions">
-      <button type="button" class="primary" onClick=${onConfirm} disabled=${busy}>${t('common.confirm')}</button>
-      <button type="button" onClick=${onCancel}>${t('common.cancel')}</button>
-    </div>
-  </dialog>`;
+/** The payload each command carries (docs/mqtt.md): the clock is set to this browser's time at confirming. */
+function commandPayload(kind) {
+  if (kind === 'read_now') return {};
+  if (kind === 'time_sync') return { time: new Date().toISOString() };
+  return { reason: 'operator' };
 }
 
 function MeterPage({ params, who }) {
@@ -244,15 +213,35 @@ function MeterPage({ params, who }) {
   const [notice, setNotice] = useState(null);
   const [cmdError, setCmdError] = useState(null);
   const mayCommand = who.role === 'operator' || who.role === 'technician' || who.role === 'admin';
+  const [pushing, setPushing] = useState(null);
+
+  /** A vend's credit token to its meter as a `token` command (once per token, however often asked). */
+  async function push() {
+    setBusy(true);
+    setCmdError(null);
+    try {
+      await api('POST', `/api/v1/vends/${pushing.vendId}/push`);
+      setNotice(t('ops.pushQueued'));
+      setPushing(null);
+      reload();
+    } catch (err) {
+      setCmdError(problemText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
 
   async function send() {
     setBusy(true);
     setCmdError(null);
     try {
       // The meter is told why (the contract's reason code); the person's note goes to the command row.
-      const payload = pending === 'read_now' ? {} : { reason: 'operator' };
       await api('POST', `/api/v1/meters/${params.id}/commands`, {
-        body: { kind: pending, payload, ...(reason.trim() ? { reason: reason.trim() } : {}) },
+        body: {
+          kind: pending,
+          payload: commandPayload(pending),
+          ...(reason.trim() ? { reason: reason.trim() } : {}),
+        },
       });
       setNotice(t('meter.commandQueued', { command: t(`command.${pending}`) }));
       setPending(null);
@@ -309,7 +298,9 @@ function MeterPage({ params, who }) {
             onConfirm=${send}
             onCancel=${() => setPending(null)}
           >
-            <p>${pending === 'disconnect' ? t('meter.disconnectWarning') : t('meter.confirmText')}</p>
+            <p>
+              ${pending === 'disconnect' ? t('meter.disconnectWarning') : pending === 'time_sync' ? t('ops.timeSyncText') : t('meter.confirmText')}
+            </p>
             <div class="field">
               <label for="command-reason">${t('meter.reason')}</label>
               <input id="command-reason" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} />
@@ -355,8 +346,41 @@ function MeterPage({ params, who }) {
                   html`<bdi dir="ltr" class="mono">${num(x.token.replace(/(\d{4})(?=\d)/g, '$1-'))}</bdi>`,
               ],
               [t('meter.used'), (x) => (x.usedAt ? dateTime(x.usedAt) : '—')],
+              [
+                t('ops.delivery'),
+                (x) =>
+                  x.kind === 'credit' && x.vendId && !x.usedAt
+                    ? html`<button
+                        type="button"
+                        data-testid="push-token"
+                        onClick=${() => {
+                          setNotice(null);
+                          setCmdError(null);
+                          setPushing(x);
+                        }}
+                      >
+                        ${t('ops.pushToken')}
+                      </button>`
+                    : '—',
+              ],
             ]}
           />
+          ${
+            pushing
+              ? html`<${Confirm}
+            id="push-confirm"
+            open=${true}
+            title=${t('ops.pushTitle', { serial: m.serial })}
+            busy=${busy}
+            onConfirm=${push}
+            onCancel=${() => setPushing(null)}
+          >
+            <p>${t('ops.pushText')}</p>
+            <p class="mono token-inline" dir="ltr">${num(pushing.token.replace(/(\d{4})(?=\d)/g, '$1-'))}</p>
+            <${Alert}>${cmdError}<//>
+          <//>`
+              : null
+          }
           <${SimpleTable}
             caption=${t('meter.ledger')}
             rows=${data.ledger}
@@ -369,21 +393,6 @@ function MeterPage({ params, who }) {
         : null
     }
   <//>`;
-}
-
-function SimpleTable({ caption, rows, cols }) {
-  return html`<div class="table-scroll">
-    <table>
-      <caption>${caption}</caption>
-      <thead>
-        <tr>${cols.map(([label, , cls]) => html`<th scope="col" class=${cls ?? ''}>${label}</th>`)}</tr>
-      </thead>
-      <tbody>
-        ${rows.length === 0 ? html`<tr><td colspan=${cols.length}>${t('common.none')}</td></tr>` : null}
-        ${rows.map((r) => html`<tr>${cols.map(([, cell, cls]) => html`<td class=${cls ?? ''}>${cell(r)}</td>`)}</tr>`)}
-      </tbody>
-    </table>
-  </div>`;
 }
 
 /** The live alerts feed: a one-use ticket opens an EventSource (it cannot send the bearer header). */
@@ -436,36 +445,370 @@ function Alerts() {
   <//>`;
 }
 
-function Tariffs() {
-  const { data, error } = useApi('/api/v1/tariffs');
-  return html`<${Screen} name="tariffs" title=${t('tariffs.title')} wide>
-    <${Alert}>${error}<//>
+/** Today's date (YYYY-MM-DD) in the utility's time zone, moved by `days`. */
+function dayIn(timeZone, days = 0) {
+  const today = todayIn(timeZone);
+  return new Date(Date.parse(today) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** kWh (or m³) from Wh (or litres), three decimals, by integer arithmetic. */
+const thousandths = (units) => formatMinor(units, 3);
+
+/** Revenue and consumption per day over a period, each with its CSV. */
+function Reports({ who }) {
+  const zone = who.utility.timezone ?? 'UTC';
+  const [from, setFrom] = useState(dayIn(zone, -6));
+  const [to, setTo] = useState(dayIn(zone, 1));
+  const [period, setPeriod] = useState({ from: dayIn(zone, -6), to: dayIn(zone, 1) });
+  const [csvError, setCsvError] = useState(null);
+  const q = `from=${period.from}&to=${period.to}`;
+  const revenue = useApi(`/api/v1/reports/revenue?${q}`);
+  const consumption = useApi(`/api/v1/reports/consumption?${q}`);
+  const exp = who.utility.exponent;
+  const money = (m) => html`<bdi dir="ltr">${num(formatMinor(m.minor, exp))}</bdi>`;
+
+  async function download(kind) {
+    setCsvError(null);
+    try {
+      const blob = await api('GET', `/api/v1/reports/${kind}?${q}&format=csv`, { as: 'blob' });
+      saveBlob(blob, `${kind}-${period.from}-${period.to}.csv`);
+    } catch (err) {
+      setCsvError(problemText(err));
+    }
+  }
+
+  return html`<${Screen} name="reports" title=${t('reports.title')} wide>
+    <form
+      class="period"
+      onSubmit=${(e) => {
+        e.preventDefault();
+        setPeriod({ from, to });
+      }}
+    >
+      <div class="field">
+        <label for="report-from">${t('reports.from')}</label>
+        <input id="report-from" type="date" dir="ltr" value=${from} onInput=${(e) => setFrom(e.currentTarget.value)} />
+      </div>
+      <div class="field">
+        <label for="report-to">${t('reports.to')}</label>
+        <input id="report-to" type="date" dir="ltr" value=${to} onInput=${(e) => setTo(e.currentTarget.value)} />
+      </div>
+      <button type="submit">${t('reports.show')}</button>
+    </form>
+    <p class="hint">${t('reports.periodHint', { zone })}</p>
+    <${Alert}>${revenue.error || consumption.error || csvError}<//>
+    <h2>${t('reports.revenue')}</h2>
     ${
-      data
+      revenue.data
+        ? html`<ul class="cards">
+            <li><div class="card"><span class="count" data-testid="revenue-total">${money(revenue.data.total.paid)}</span><span class="label">${t('reports.paid', { currency: revenue.data.currency })}</span></div></li>
+            <li><div class="card"><span class="count">${num(revenue.data.total.vends)}</span><span class="label">${t('reports.vends')}</span></div></li>
+            <li><div class="card"><span class="count">${num(revenue.data.total.reversals)}</span><span class="label">${t('reports.reversals')}</span></div></li>
+          </ul>
+          <${SimpleTable}
+            caption=${t('reports.revenuePerDay', { currency: revenue.data.currency })}
+            testid="revenue-table"
+            rows=${revenue.data.days}
+            cols=${[
+              [t('reports.day'), (d) => html`<bdi dir="ltr">${num(d.day)}</bdi>`],
+              [t('reports.vends'), (d) => num(d.vends), 'n'],
+              [t('reports.paidShort'), (d) => money(d.paid), 'n'],
+              [t('reports.online'), (d) => money(d.online), 'n'],
+              [t('reports.atVendors'), (d) => money(d.vendor), 'n'],
+              [t('reports.reversed'), (d) => money(d.reversed), 'n'],
+              [t('reports.kwh'), (d) => html`<bdi dir="ltr">${num(thousandths(d.energyWh))}</bdi>`, 'n'],
+            ]}
+          />
+          <div class="actions">
+            <button type="button" data-testid="revenue-csv" onClick=${() => download('revenue')}>${t('common.csv')}</button>
+          </div>`
+        : null
+    }
+    <h2>${t('reports.consumption')}</h2>
+    ${
+      consumption.data
         ? html`<${SimpleTable}
-          caption=${t('tariffs.title')}
-          rows=${data.tariffs ?? []}
-          cols=${[
-            [t('tariffs.code'), (x) => html`<bdi dir="ltr">${x.code}</bdi>`],
-            [t('tariffs.name'), (x) => x.name],
-            [t('topup.kind'), (x) => t(`kind.${x.kind}`)],
-            [t('tariffs.version'), (x) => num(x.version)],
-            [t('tariffs.from'), (x) => dateTime(x.effectiveFrom)],
-          ]}
-        />`
+            caption=${t('reports.consumptionPerDay')}
+            testid="consumption-table"
+            rows=${consumption.data.days}
+            cols=${[
+              [t('reports.day'), (d) => html`<bdi dir="ltr">${num(d.day)}</bdi>`],
+              [t('reports.meters'), (d) => num(d.meters), 'n'],
+              [t('reports.kwh'), (d) => html`<bdi dir="ltr">${num(thousandths(d.energyWh))}</bdi>`, 'n'],
+              [t('reports.m3'), (d) => html`<bdi dir="ltr">${num(thousandths(d.volumeL))}</bdi>`, 'n'],
+            ]}
+          />
+          <div class="actions">
+            <button type="button" data-testid="consumption-csv" onClick=${() => download('consumption')}>${t('common.csv')}</button>
+          </div>`
         : null
     }
   <//>`;
 }
 
+/** A percentage typed by a person ("16", "2.5") to basis points; '' counts as 0. */
+function basisPoints(text) {
+  const s = latinDigits(text).trim();
+  if (s === '' || /^0+(\.0*)?$/.test(s)) return { value: 0 };
+  const p = parseAmount(s, 2);
+  if (p.error) return { error: p.error };
+  const bp = Number(p.minor);
+  return bp > 10_000 ? { error: 'format' } : { value: bp };
+}
+
+const EMPTY_BLOCK = { upTo: '', price: '' };
+
+/** Tariff versions, and a new version with its blocks (a change is always a new version, never an edit). */
+function Tariffs({ who }) {
+  const { data, error, reload } = useApi('/api/v1/tariffs');
+  const exp = who.utility.exponent;
+  const cur = who.utility.currency;
+  const [form, setForm] = useState({
+    code: '',
+    name: '',
+    kind: 'electricity',
+    subsidised: false,
+    effectiveFrom: dayIn(who.utility.timezone ?? 'UTC', 1),
+    fixed: '',
+    tax: '',
+    debt: '',
+    minPurchase: '',
+  });
+  const [blocks, setBlocks] = useState([{ ...EMPTY_BLOCK }]);
+  const [errors, setErrors] = useState({});
+  const [busy, setBusy] = useState(false);
+  const [saveError, setSaveError] = useState(null);
+  const [created, setCreated] = useState(null);
+  const set = (k) => (e) =>
+    setForm({
+      ...form,
+      [k]: e.currentTarget.type === 'checkbox' ? e.currentTarget.checked : e.currentTarget.value,
+    });
+  const unit = form.kind === 'water' ? 'm³' : 'kWh';
+
+  /** Fills the form from the latest version of a code, to write its next version. */
+  function startFrom(x) {
+    setForm({
+      code: x.code,
+      name: x.name,
+      kind: x.kind,
+      subsidised: x.subsidised,
+      effectiveFrom: dayIn(who.utility.timezone ?? 'UTC', 1),
+      fixed: formatMinor(x.fixedMonthlyMinor, exp),
+      tax: formatMinor(String(x.taxRateBp), 2),
+      debt: formatMinor(String(x.debtRecoveryBp), 2),
+      minPurchase: formatMinor(x.minPurchaseMinor, exp),
+    });
+    setBlocks(
+      x.blocks.map((b) => ({
+        upTo: b.upToUnits === null ? '' : String(b.upToUnits / x.pricePerUnits),
+        price: formatMinor(String(b.priceMinorPerUnit), exp),
+      })),
+    );
+    setCreated(null);
+    document.getElementById('tariff-code')?.focus();
+  }
+
+  function money(text, key, errs, optional = true) {
+    const s = latinDigits(text).trim();
+    if (optional && (s === '' || /^0+(\.0*)?$/.test(s))) return '0';
+    const p = parseAmount(s, exp);
+    if (p.error) {
+      errs[key] = t(`amount.${p.error}`, { decimals: num(exp) });
+      return null;
+    }
+    return p.minor;
+  }
+
+  async function save(e) {
+    e.preventDefault();
+    const errs = {};
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(form.code.trim())) errs.code = t('tariffs.codeRule');
+    if (!form.name.trim()) errs.name = t('tariffs.nameRequired');
+    const tax = basisPoints(form.tax);
+    if (tax.error) errs.tax = t('tariffs.percentRule');
+    const debt = basisPoints(form.debt);
+    if (debt.error) errs.debt = t('tariffs.percentRule');
+    const fixed = money(form.fixed, 'fixed', errs);
+    const minPurchase = money(form.minPurchase, 'minPurchase', errs);
+    // Prices are per kWh (per m³ of water): minor units per 1000 Wh or litres, as the API keeps them.
+    const out = blocks.map((b, i) => {
+      const last = i === blocks.length - 1;
+      const upText = latinDigits(b.upTo).trim();
+      let upToUnits = null;
+      if (upText !== '' || !last) {
+        if (!/^[0-9]{1,9}$/.test(upText) || Number(upText) === 0) errs[`upTo${i}`] = t('tariffs.upToRule');
+        else upToUnits = Number(upText) * 1000;
+      }
+      const price = money(b.price, `price${i}`, errs, false);
+      return { upToUnits, priceMinorPerUnit: price === null ? 0 : Number(price) };
+    });
+    setErrors(errs);
+    if (Object.keys(errs).length > 0) return;
+    setBusy(true);
+    setSaveError(null);
+    try {
+      const tariff = await api('POST', '/api/v1/tariffs', {
+        body: {
+          code: form.code.trim(),
+          name: form.name.trim(),
+          kind: form.kind,
+          subsidised: form.subsidised,
+          effectiveFrom: form.effectiveFrom,
+          fixedMonthlyMinor: fixed,
+          taxRateBp: tax.value,
+          debtRecoveryBp: debt.value,
+          minPurchaseMinor: minPurchase,
+          pricePerUnits: 1000,
+          blocks: out,
+        },
+      });
+      setCreated(tariff);
+      reload();
+    } catch (err) {
+      setSaveError(problemText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const latest = (data?.tariffs ?? []).filter((x, i, all) => all.findIndex((y) => y.code === x.code) === i);
+  const blockText = (x) =>
+    x.blocks
+      .map(
+        (b) =>
+          `${b.upToUnits === null ? '∞' : `≤ ${num(b.upToUnits / x.pricePerUnits)}`} ${x.unit === 'L' ? 'm³' : 'kWh'}: ${num(formatMinor(String(b.priceMinorPerUnit), exp))}`,
+      )
+      .join(' · ');
+
+  return html`<${Screen} name="tariffs" title=${t('tariffs.title')} wide>
+    <${Alert}>${error}<//>
+    ${
+      data
+        ? html`<${SimpleTable}
+          caption=${t('tariffs.versions')}
+          testid="tariff-table"
+          rows=${data.tariffs ?? []}
+          cols=${[
+            [t('tariffs.code'), (x) => html`<bdi dir="ltr">${x.code}</bdi>`],
+            [t('tariffs.name'), (x) => x.name],
+            [t('topup.kind'), (x) => t(`kind.${x.kind}`)],
+            [t('tariffs.version'), (x) => num(x.version), 'n'],
+            [t('tariffs.from'), (x) => dateTime(x.effectiveFrom)],
+            [t('tariffs.blocks', { currency: cur }), (x) => html`<bdi dir="ltr">${blockText(x)}</bdi>`],
+            [
+              '',
+              (x) =>
+                latest.includes(x)
+                  ? html`<button type="button" onClick=${() => startFrom(x)}>${t('tariffs.nextVersion')}</button>`
+                  : null,
+            ],
+          ]}
+        />`
+        : null
+    }
+    <form onSubmit=${save} novalidate aria-labelledby="new-tariff-title" class="tariff-form">
+      <h2 id="new-tariff-title">${t('tariffs.new')}</h2>
+      <p class="hint">${t('tariffs.newHint')}</p>
+      <div class="grid-fields">
+        <${Field} id="tariff-code" label=${t('tariffs.code')} dir="ltr" value=${form.code} error=${errors.code} onInput=${set('code')} />
+        <${Field} id="tariff-name" label=${t('tariffs.name')} value=${form.name} error=${errors.name} onInput=${set('name')} />
+        <div class="field">
+          <label for="tariff-kind">${t('topup.kind')}</label>
+          <select id="tariff-kind" value=${form.kind} onChange=${set('kind')}>
+            <option value="electricity">${t('kind.electricity')}</option>
+            <option value="water">${t('kind.water')}</option>
+          </select>
+        </div>
+        <${Field} id="tariff-from" type="date" dir="ltr" label=${t('tariffs.from')} value=${form.effectiveFrom} onInput=${set('effectiveFrom')} />
+        <${Field} id="tariff-fixed" inputmode="decimal" dir="ltr" label=${t('tariffs.fixed', { currency: cur })} value=${form.fixed} error=${errors.fixed} onInput=${set('fixed')} />
+        <${Field} id="tariff-min" inputmode="decimal" dir="ltr" label=${t('tariffs.minPurchase', { currency: cur })} value=${form.minPurchase} error=${errors.minPurchase} onInput=${set('minPurchase')} />
+        <${Field} id="tariff-tax" inputmode="decimal" dir="ltr" label=${t('tariffs.tax')} value=${form.tax} error=${errors.tax} onInput=${set('tax')} />
+        <${Field} id="tariff-debt" inputmode="decimal" dir="ltr" label=${t('tariffs.debt')} value=${form.debt} error=${errors.debt} onInput=${set('debt')} />
+      </div>
+      <label class="check" for="tariff-subsidised">
+        <input id="tariff-subsidised" type="checkbox" checked=${form.subsidised} onChange=${set('subsidised')} />
+        ${t('tariffs.subsidised')}
+      </label>
+      <fieldset class="blocks">
+        <legend>${t('tariffs.blocksLegend')}</legend>
+        <p class="hint">${t('tariffs.blocksHint', { unit })}</p>
+        ${blocks.map(
+          (b, i) => html`<div class="block-row" data-testid="block-row">
+            <${Field}
+              id=${`block-upto-${i}`}
+              inputmode="numeric"
+              dir="ltr"
+              label=${t('tariffs.upTo', { n: num(i + 1), unit })}
+              value=${b.upTo}
+              error=${errors[`upTo${i}`]}
+              onInput=${(e) => setBlocks(blocks.map((x, j) => (j === i ? { ...x, upTo: e.currentTarget.value } : x)))}
+            />
+            <${Field}
+              id=${`block-price-${i}`}
+              inputmode="decimal"
+              dir="ltr"
+              label=${t('tariffs.price', { n: num(i + 1), unit, currency: cur })}
+              value=${b.price}
+              error=${errors[`price${i}`]}
+              onInput=${(e) => setBlocks(blocks.map((x, j) => (j === i ? { ...x, price: e.currentTarget.value } : x)))}
+            />
+            ${
+              blocks.length > 1
+                ? html`<button type="button" class="link" onClick=${() => setBlocks(blocks.filter((_, j) => j !== i))}>
+                    ${t('tariffs.removeBlock', { n: num(i + 1) })}
+                  </button>`
+                : null
+            }
+          </div>`,
+        )}
+        <button type="button" onClick=${() => setBlocks([...blocks, { ...EMPTY_BLOCK }])} disabled=${blocks.length >= 20}>
+          ${t('tariffs.addBlock')}
+        </button>
+      </fieldset>
+      <${Alert}>${saveError}<//>
+      <${Alert} kind="ok">${created ? t('tariffs.created', { code: created.code, version: num(created.version) }) : null}<//>
+      <${Submit} busy=${busy}>${t('tariffs.create')}<//>
+    </form>
+  <//>`;
+}
+
+/** Vendors with their float; a vendor's kiosks, and a new kiosk whose key is shown this once. */
 function Vendors({ who }) {
   const { data, error } = useApi('/api/v1/vendors');
+  const [vendor, setVendor] = useState(null);
+  const kiosks = useApi(vendor ? `/api/v1/vendors/${vendor.id}/kiosks` : '/api/v1/vendors', [vendor?.id]);
+  const [name, setName] = useState('');
+  const [nameError, setNameError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [createError, setCreateError] = useState(null);
+  const [created, setCreated] = useState(null);
+
+  async function createKiosk(e) {
+    e.preventDefault();
+    if (!name.trim()) return setNameError(t('vendors.kioskNameRequired'));
+    setNameError(null);
+    setBusy(true);
+    setCreateError(null);
+    try {
+      const k = await api('POST', `/api/v1/vendors/${vendor.id}/kiosks`, { body: { name: name.trim() } });
+      setCreated(k);
+      setName('');
+      kiosks.reload();
+    } catch (err) {
+      setCreateError(problemText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
   return html`<${Screen} name="vendors" title=${t('vendors.title')} wide>
     <${Alert}>${error}<//>
     ${
       data
         ? html`<${SimpleTable}
           caption=${t('vendors.title')}
+          testid="vendor-table"
           rows=${data.vendors ?? []}
           cols=${[
             [t('vendors.name'), (x) => x.name],
@@ -476,34 +819,363 @@ function Vendors({ who }) {
               'n',
             ],
             [
+              t('vendors.creditLimit'),
+              (x) =>
+                html`<bdi dir="ltr">${num(formatMinor(x.creditLimitMinor, who.utility.exponent))}</bdi> ${who.utility.currency}`,
+              'n',
+            ],
+            [
               t('vendors.commission'),
-              (x) => html`<bdi dir="ltr">${num((x.commissionBp / 100).toFixed(2))}%</bdi>`,
+              (x) => html`<bdi dir="ltr">${num(formatMinor(String(x.commissionBp), 2))}%</bdi>`,
               'n',
             ],
             [t('vendors.active'), (x) => (x.active ? t('common.yes') : t('common.no'))],
+            [
+              t('vendors.kiosks'),
+              (x) => html`<button
+                type="button"
+                aria-pressed=${vendor?.id === x.id ? 'true' : 'false'}
+                onClick=${() => {
+                  setVendor(x);
+                  setCreated(null);
+                }}
+              >
+                ${t('vendors.showKiosks', { name: x.name })}
+              </button>`,
+            ],
           ]}
         />`
+        : null
+    }
+    ${
+      vendor
+        ? html`<section aria-labelledby="kiosks-title">
+            <h2 id="kiosks-title">${t('vendors.kiosksOf', { name: vendor.name })}</h2>
+            <${Alert}>${kiosks.error}<//>
+            ${
+              kiosks.data?.kiosks
+                ? html`<${SimpleTable}
+                    caption=${t('vendors.kiosks')}
+                    testid="kiosk-table"
+                    rows=${kiosks.data.kiosks}
+                    cols=${[
+                      [t('vendors.kioskName'), (k) => k.name],
+                      [t('vendors.active'), (k) => (k.active ? t('common.yes') : t('common.no'))],
+                      [t('vendors.since'), (k) => dateTime(k.createdAt)],
+                    ]}
+                  />`
+                : null
+            }
+            ${
+              created
+                ? html`<div class="alert info key-once" role="status" data-testid="kiosk-key">
+                    <p><strong>${t('vendors.keyOnce', { name: created.name })}</strong></p>
+                    <p><code dir="ltr" class="mono">${created.apiKey}</code></p>
+                    <button type="button" onClick=${() => navigator.clipboard?.writeText(created.apiKey)}>${t('vendors.copy')}</button>
+                  </div>`
+                : null
+            }
+            <form class="inline" onSubmit=${createKiosk} novalidate>
+              <${Field} id="kiosk-name" label=${t('vendors.newKiosk')} value=${name} error=${nameError} onInput=${(e) => setName(e.currentTarget.value)} />
+              <button type="submit" disabled=${busy}>${t('vendors.createKiosk')}</button>
+            </form>
+            <${Alert}>${createError}<//>
+          </section>`
         : null
     }
   <//>`;
 }
 
-function Audit() {
-  const { data, error } = useApi('/api/v1/audit?limit=100');
+const AUDIT_FILTERS = ['action', 'actor', 'subject', 'from', 'to'];
+
+/** The audit log with filters (action with a trailing .*, actor, subject, a period); older pages on demand. */
+function Audit({ query, navigate }) {
+  const [form, setForm] = useState(Object.fromEntries(AUDIT_FILTERS.map((k) => [k, query.get(k) ?? ''])));
+  const params = new URLSearchParams();
+  for (const k of AUDIT_FILTERS) if (query.get(k)) params.set(k, query.get(k));
+  params.set('limit', '100');
+  const { data, error } = useApi(`/api/v1/audit?${params}`);
+  const [older, setOlder] = useState({ entries: [], next: undefined });
+  const [moreError, setMoreError] = useState(null);
+  useEffect(() => setOlder({ entries: [], next: undefined }), [query.toString()]);
+  const next = older.next === undefined ? data?.next : older.next;
+
+  async function more() {
+    setMoreError(null);
+    try {
+      const page = await api('GET', `/api/v1/audit?${params}&before=${next}`);
+      setOlder({ entries: [...older.entries, ...page.entries], next: page.next });
+    } catch (err) {
+      setMoreError(problemText(err));
+    }
+  }
+
+  function apply(e) {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const k of AUDIT_FILTERS) if (form[k].trim()) q.set(k, form[k].trim());
+    navigate(`/ops/audit${q.size ? `?${q}` : ''}`);
+  }
+
+  const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
   return html`<${Screen} name="audit" title=${t('audit.title')} wide>
-    <${Alert}>${error}<//>
+    <form class="audit-filters" onSubmit=${apply} novalidate aria-label=${t('common.filter')}>
+      <${Field} id="audit-action" dir="ltr" label=${t('audit.action')} hint=${t('audit.actionHint')} value=${form.action} onInput=${set('action')} />
+      <${Field} id="audit-actor" dir="ltr" label=${t('audit.actor')} hint=${t('audit.actorHint')} value=${form.actor} onInput=${set('actor')} />
+      <${Field} id="audit-subject" dir="ltr" label=${t('audit.subject')} hint=${t('audit.subjectHint')} value=${form.subject} onInput=${set('subject')} />
+      <${Field} id="audit-from" type="date" dir="ltr" label=${t('reports.from')} value=${form.from} onInput=${set('from')} />
+      <${Field} id="audit-to" type="date" dir="ltr" label=${t('audit.before')} value=${form.to} onInput=${set('to')} />
+      <div class="actions">
+        <button type="submit">${t('common.filter')}</button>
+        <button type="button" class="link" onClick=${() => navigate('/ops/audit')}>${t('audit.clear')}</button>
+      </div>
+    </form>
+    <${Alert}>${error || moreError}<//>
     ${
       data
         ? html`<${SimpleTable}
           caption=${t('audit.title')}
-          rows=${data.entries}
+          testid="audit-table"
+          rows=${[...data.entries, ...older.entries]}
           cols=${[
             [t('meter.at'), (x) => dateTime(x.at)],
             [t('audit.actor'), (x) => html`<bdi dir="ltr">${x.actor}</bdi>`],
             [t('audit.action'), (x) => html`<bdi dir="ltr">${x.action}</bdi>`],
-            [t('audit.subject'), (x) => html`<bdi dir="ltr">${x.subject}</bdi>`],
+            [t('audit.subject'), (x) => html`<bdi dir="ltr" class="subject">${x.subject}</bdi>`],
+            [
+              t('audit.details'),
+              (x) =>
+                html`<bdi dir="ltr" class="details">${Object.keys(x.details).length ? JSON.stringify(x.details) : '—'}</bdi>`,
+            ],
           ]}
-        />`
+        />
+          ${next ? html`<div class="actions"><button type="button" onClick=${more}>${t('common.more')}</button></div>` : null}`
+        : null
+    }
+  <//>`;
+}
+
+const TRANSFER_REASONS = ['death', 'inheritance', 'sale', 'tenancy', 'correction', 'other'];
+
+/**
+ * The transfer of an account to a new holder (an heir): find the account, find the new holder, the reason and
+ * the evidence, the eligibility as Rasid sees it (subsidy, who is told), a confirmation, then the result.
+ */
+function Transfer() {
+  const [number, setNumber] = useState('');
+  const [account, setAccount] = useState(null);
+  const [q, setQ] = useState('');
+  const [people, setPeople] = useState(null);
+  const [heir, setHeir] = useState(null);
+  const [reason, setReason] = useState('death');
+  const [evidence, setEvidence] = useState('');
+  const [note, setNote] = useState('');
+  const [check, setCheck] = useState(null);
+  const [confirming, setConfirming] = useState(false);
+  const [done, setDone] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [evidenceError, setEvidenceError] = useState(null);
+
+  const guard = async (run) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await run();
+    } catch (err) {
+      setError(err instanceof ApiError ? problemText(err) : err.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const findAccount = (e) => {
+    e.preventDefault();
+    guard(async () => {
+      setAccount(null);
+      setCheck(null);
+      setDone(null);
+      const list = await api('GET', `/api/v1/accounts?number=${encodeURIComponent(number.trim())}`);
+      if (!list.accounts[0]) throw new Error(t('transfer.noAccount'));
+      setAccount(await api('GET', `/api/v1/accounts/${list.accounts[0].id}`));
+    });
+  };
+
+  const findPeople = (e) => {
+    e.preventDefault();
+    guard(async () => {
+      const r = await api('GET', `/api/v1/customers?q=${encodeURIComponent(q.trim())}&limit=20`);
+      setPeople(r.customers.filter((c) => c.id !== account.customer.id));
+    });
+  };
+
+  // The eligibility follows the new holder and the reason.
+  useEffect(() => {
+    setCheck(null);
+    if (!account || !heir) return;
+    let live = true;
+    api('GET', `/api/v1/accounts/${account.id}/transfer-check?customerId=${heir.id}&reason=${reason}`).then(
+      (c) => live && setCheck(c),
+      (err) => live && setError(problemText(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [account?.id, heir?.id, reason]);
+
+  function review(e) {
+    e.preventDefault();
+    if (!evidence.trim()) return setEvidenceError(t('transfer.evidenceRequired'));
+    setEvidenceError(null);
+    setConfirming(true);
+  }
+
+  const transfer = () =>
+    guard(async () => {
+      const r = await api('POST', `/api/v1/accounts/${account.id}/transfer`, {
+        body: {
+          customerId: heir.id,
+          reason,
+          evidenceRef: evidence.trim(),
+          ...(note.trim() ? { note: note.trim() } : {}),
+        },
+      });
+      setConfirming(false);
+      setDone(r.transfer);
+      setAccount(r.account);
+    });
+
+  const yesNo = (v) => (v ? t('common.yes') : t('common.no'));
+  return html`<${Screen} name="transfer" title=${t('transfer.title')} wide>
+    <p class="lead">${t('transfer.lead')}</p>
+    <form class="inline" role="search" onSubmit=${findAccount} novalidate>
+      <div class="field">
+        <label for="transfer-account">${t('transfer.accountNumber')}</label>
+        <input id="transfer-account" dir="ltr" value=${number} onInput=${(e) => setNumber(e.currentTarget.value)} />
+      </div>
+      <button type="submit" disabled=${busy}>${t('common.search')}</button>
+    </form>
+    <${Alert}>${error}<//>
+    ${
+      account
+        ? html`<dl class="facts" data-testid="transfer-account-facts">
+            <div><dt>${t('receipt.account')}</dt><dd><bdi dir="ltr">${account.number}</bdi> · ${t(`transfer.accountStatus.${account.status}`)}</dd></div>
+            <div><dt>${t('transfer.holder')}</dt><dd data-testid="holder"><bdi>${account.customer.name}</bdi></dd></div>
+            <div><dt>${t('transfer.premise')}</dt><dd>${account.premise.address}${account.premise.area ? ` · ${account.premise.area}` : ''}</dd></div>
+            <div><dt>${t('transfer.subsidy')}</dt><dd>${yesNo(account.subsidyEligible)}</dd></div>
+            <div><dt>${t('meter.credit')}</dt><dd><bdi dir="ltr">${num(account.balance)}</bdi> ${account.currency}</dd></div>
+            <div><dt>${t('fleet.meters')}</dt><dd><bdi dir="ltr">${account.meters.map((m) => m.serial).join(', ') || '—'}</bdi></dd></div>
+          </dl>`
+        : null
+    }
+    ${
+      account && done
+        ? html`<section class="alert ok" role="status" data-testid="transfer-done" aria-labelledby="transfer-done-title">
+            <h2 id="transfer-done-title">${t('transfer.done', { name: account.customer.name })}</h2>
+            <ul>
+              <li>${done.subsidyCarried ? t('transfer.subsidyCarried') : t('transfer.subsidyNotCarried')}</li>
+              <li>${done.notified ? t('transfer.notified') : t('transfer.notNotified')}</li>
+            </ul>
+          </section>
+          <${SimpleTable}
+            caption=${t('transfer.history')}
+            testid="holder-history"
+            rows=${account.holders}
+            cols=${[
+              [t('transfer.holder'), (h) => html`<bdi>${h.customerName}</bdi>`],
+              [t('common.from'), (h) => dateTime(h.fromAt)],
+              [t('common.to'), (h) => (h.toAt ? dateTime(h.toAt) : '—')],
+              [t('transfer.reason'), (h) => t(`transfer.reason.${h.reason}`)],
+              [t('transfer.evidence'), (h) => html`<bdi dir="ltr">${h.evidenceRef ?? '—'}</bdi>`],
+            ]}
+          />`
+        : null
+    }
+    ${
+      account && !done
+        ? html`<h2>${t('transfer.newHolder')}</h2>
+          <form class="inline" role="search" onSubmit=${findPeople} novalidate>
+            <div class="field">
+              <label for="transfer-person">${t('transfer.findPerson')}</label>
+              <input id="transfer-person" value=${q} onInput=${(e) => setQ(e.currentTarget.value)} />
+            </div>
+            <button type="submit" disabled=${busy}>${t('common.search')}</button>
+          </form>
+          ${
+            people
+              ? html`<fieldset class="people">
+                  <legend>${t('transfer.choose')}</legend>
+                  ${people.length === 0 ? html`<p>${t('common.none')}</p>` : null}
+                  ${people.map(
+                    (c) => html`<label class="check" for=${`heir-${c.id}`}>
+                      <input id=${`heir-${c.id}`} type="radio" name="heir" checked=${heir?.id === c.id} onChange=${() => setHeir(c)} />
+                      <bdi>${c.name}</bdi>
+                      ${c.phone ? html`<span class="hint"><bdi dir="ltr">${c.phone}</bdi></span>` : null}
+                    </label>`,
+                  )}
+                </fieldset>`
+              : null
+          }
+          ${
+            heir
+              ? html`<form onSubmit=${review} novalidate>
+                  <div class="field">
+                    <label for="transfer-reason">${t('transfer.reason')}</label>
+                    <select id="transfer-reason" value=${reason} onChange=${(e) => setReason(e.currentTarget.value)}>
+                      ${TRANSFER_REASONS.map((r) => html`<option value=${r}>${t(`transfer.reason.${r}`)}</option>`)}
+                    </select>
+                  </div>
+                  <${Field}
+                    id="transfer-evidence"
+                    label=${t('transfer.evidence')}
+                    hint=${t('transfer.evidenceHint')}
+                    value=${evidence}
+                    error=${evidenceError}
+                    onInput=${(e) => setEvidence(e.currentTarget.value)}
+                  />
+                  <div class="field">
+                    <label for="transfer-note">${t('transfer.note')}</label>
+                    <textarea id="transfer-note" rows="2" value=${note} onInput=${(e) => setNote(e.currentTarget.value)}></textarea>
+                  </div>
+                  ${
+                    check
+                      ? html`<section class="eligibility" aria-labelledby="eligibility-title" data-testid="eligibility">
+                          <h3 id="eligibility-title">${t('transfer.eligibility')}</h3>
+                          <ul>
+                            <li class=${check.allowed ? 'ok' : 'bad'}>
+                              ${check.allowed ? t('transfer.allowed') : t(`transfer.refusal.${check.refusal}`)}
+                            </li>
+                            <li data-testid="eligibility-subsidy">
+                              ${
+                                !check.subsidy.eligible
+                                  ? t('transfer.noSubsidy')
+                                  : check.subsidy.carries
+                                    ? t('transfer.subsidyWillCarry')
+                                    : !check.subsidy.inheritance
+                                      ? t('transfer.subsidyEndsReason')
+                                      : t('transfer.subsidyEndsOther')
+                              }
+                            </li>
+                            <li>${check.notify ? t(`transfer.notify.${check.notify.channel}`) : t('transfer.notifyNone')}</li>
+                          </ul>
+                        </section>`
+                      : html`<p role="status">${t('common.loading')}</p>`
+                  }
+                  <${Submit} busy=${busy} disabled=${!check?.allowed}>${t('transfer.review')}<//>
+                </form>
+                <${Confirm}
+                  id="transfer-confirm"
+                  open=${confirming}
+                  title=${t('transfer.confirmTitle', { number: account.number, name: heir.name })}
+                  busy=${busy}
+                  onConfirm=${transfer}
+                  onCancel=${() => setConfirming(false)}
+                >
+                  <p>${t('transfer.confirmText', { reason: t(`transfer.reason.${reason}`), evidence: evidence.trim() })}</p>
+                  <${Alert}>${error}<//>
+                <//>`
+              : null
+          }`
         : null
     }
   <//>`;
@@ -658,6 +1330,8 @@ export const STAFF_ROUTES = [
   { pattern: /^\/ops\/tariffs$/, roles: ['operator'], screen: Tariffs },
   { pattern: /^\/ops\/vendors$/, roles: ['operator'], screen: Vendors },
   { pattern: /^\/ops\/audit$/, roles: ['operator'], screen: Audit },
+  { pattern: /^\/ops\/reports$/, roles: ['operator'], screen: Reports },
+  { pattern: /^\/service\/transfer$/, roles: ['operator', 'service'], screen: Transfer },
   { pattern: /^\/service\/cases$/, roles: ['operator', 'service'], screen: Cases },
   { pattern: /^\/service\/cases\/(?<id>[0-9a-f-]{36})$/, roles: ['operator', 'service'], screen: CasePage },
   { pattern: /^\/service\/kpi$/, roles: ['operator', 'service'], screen: Kpi },
@@ -675,17 +1349,25 @@ export function staffNav(who) {
     return [
       link('/service/cases', 'nav.cases'),
       link('/service/kpi', 'nav.kpi'),
+      link('/service/transfer', 'nav.transfer'),
       link('/ops/meters', 'nav.meters'),
       link('/ops/alerts', 'nav.alerts'),
     ];
   }
   if (who.role === 'technician')
-    return [link('/ops/meters', 'nav.meters'), link('/ops/alerts', 'nav.alerts')];
+    return [
+      link('/ops/meters', 'nav.meters'),
+      link('/tech/commission', 'nav.commission'),
+      link('/ops/alerts', 'nav.alerts'),
+    ];
   return [
     link('/ops', 'nav.fleet'),
     link('/ops/meters', 'nav.meters'),
     link('/ops/alerts', 'nav.alerts'),
+    link('/ops/reports', 'nav.reports'),
     link('/service/cases', 'nav.cases'),
+    link('/service/transfer', 'nav.transfer'),
+    link('/tech/commission', 'nav.commission'),
     link('/ops/tariffs', 'nav.tariffs'),
     link('/ops/vendors', 'nav.vendors'),
     link('/ops/audit', 'nav.audit'),

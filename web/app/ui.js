@@ -1,7 +1,8 @@
 /** Shared pieces of every screen: the screen frame, form fields, alerts, tokens, quote and receipt tables. */
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from './api.js';
 import { html } from './html.js';
-import { currentLang, num, t } from './i18n.js';
+import { currentLang, num, problemText, t } from './i18n.js';
 
 /** One screen: its heading takes the focus when the screen changes, so keyboard and reader users follow. */
 export function Screen({ name, title, wide = false, children }) {
@@ -120,4 +121,70 @@ export function Submit({ busy, children, ...rest }) {
   return html`<button type="submit" class="primary" disabled=${busy} aria-busy=${busy ? 'true' : 'false'} ...${rest}>
     ${busy ? t('common.working') : children}
   </button>`;
+}
+
+/** Loads `path` with GET (again when `path` or `deps` change, or on `reload()`): { data, error, reload }. */
+export function useApi(path, deps = []) {
+  const [data, setData] = useState(null);
+  const [error, setError] = useState(null);
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setError(null);
+    api('GET', path).then(
+      (d) => live && setData(d),
+      (err) => live && setError(problemText(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [path, n, ...deps]);
+  return { data, error, reload: () => setN((x) => x + 1) };
+}
+
+/** A confirmation in a modal <dialog>: focus stays inside, Escape cancels. `id` names its heading. */
+export function Confirm({ id = 'confirm', open, title, children, onConfirm, onCancel, busy }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (!d) return;
+    if (open && !d.open) d.showModal();
+    if (!open && d.open) d.close();
+  }, [open]);
+  return html`<dialog ref=${ref} aria-labelledby=${`${id}-title`} onCancel=${onCancel} class="confirm">
+    <h2 id=${`${id}-title`}>${title}</h2>
+    ${children}
+    <div class="actions">
+      <button type="button" class="primary" onClick=${onConfirm} disabled=${busy}>${t('common.confirm')}</button>
+      <button type="button" onClick=${onCancel}>${t('common.cancel')}</button>
+    </div>
+  </dialog>`;
+}
+
+/** A table with a caption, one column per [label, cell(row), class?]; "nothing to show" when empty. */
+export function SimpleTable({ caption, rows, cols, testid }) {
+  return html`<div class="table-scroll">
+    <table data-testid=${testid}>
+      <caption>${caption}</caption>
+      <thead>
+        <tr>${cols.map(([label, , cls]) => html`<th scope="col" class=${cls ?? ''}>${label}</th>`)}</tr>
+      </thead>
+      <tbody>
+        ${rows.length === 0 ? html`<tr><td colspan=${cols.length}>${t('common.none')}</td></tr>` : null}
+        ${rows.map((r) => html`<tr>${cols.map(([, cell, cls]) => html`<td class=${cls ?? ''}>${cell(r)}</td>`)}</tr>`)}
+      </tbody>
+    </table>
+  </div>`;
+}
+
+/** Saves a Blob as a file through a temporary link (the API's CSV needs the bearer header, so no plain href). */
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
