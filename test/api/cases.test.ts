@@ -6,43 +6,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderTemplate } from '../../src/notify/templates.ts';
-import { hashSecret } from '../../src/security/secrets.ts';
 import type { RunningServer } from '../../src/server.ts';
-import type { Role, UserId } from '../../src/store/schema.ts';
+import type { CustomerId, Role } from '../../src/store/schema.ts';
+import { type Call, caller, type SignedIn, secondCustomer, signIn } from '../support/api.ts';
 import type { Seed } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { seedVending } from '../support/vending-fixture.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: answers are JSON read field by field and checked by expect.
-type Json = any;
-
-type Who = Role | 'customer2';
+type Who = 'service' | 'operator' | 'technician' | 'customer' | 'customer2';
 
 describe('cases API over HTTP', () => {
   let server: RunningServer;
   let test: TestServer;
   let seed: Seed;
-  const tokens: Partial<Record<Who, string>> = {};
-  const users: Partial<Record<Who, UserId>> = {};
+  let people: Record<Who, SignedIn>;
   let otherAccountId: string;
-
-  async function call(method: string, path: string, init: { as?: Who | null; body?: unknown } = {}) {
-    const as = init.as === undefined ? 'service' : init.as;
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: {
-        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(as ? { authorization: `Bearer ${tokens[as]}` } : {}),
-      },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      type: res.headers.get('content-type') ?? '',
-      json: JSON.parse(text) as Json,
-    };
-  }
+  let call: Call<Who>;
 
   const outbox = (template: string) =>
     server.core.store.db
@@ -57,56 +36,22 @@ describe('cases API over HTTP', () => {
     server = test.server;
     const db = server.core.store.db;
     seed = await seedVending(db, server.core.keys, 'jo');
-    const other = await db
-      .insertInto('customers')
-      .values({
-        utility_id: seed.utilityId,
-        name: 'Sami Nasser',
-        preferred_language: 'en',
-        email: 's@example.com',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const account = await db
-      .insertInto('accounts')
-      .values({
-        utility_id: seed.utilityId,
-        number: 'jo-0002',
-        customer_id: other.id,
-        premise_id: seed.premiseId,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    otherAccountId = account.id;
-    const password = await hashSecret('correct horse');
-    const people: [Who, Role, string | null][] = [
-      ['service', 'service', null],
-      ['operator', 'operator', null],
-      ['technician', 'technician', null],
-      ['customer', 'customer', seed.customerId],
-      ['customer2', 'customer', other.id],
-    ];
-    for (const [who, role, customerId] of people) {
-      const user = await db
-        .insertInto('users')
-        .values({
-          utility_id: seed.utilityId,
-          username: `${who}-1`,
-          display_name: `${who} one`,
-          password_hash: password,
-          role,
-          customer_id: customerId as never,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      users[who] = user.id;
-      const login = await call('POST', '/api/v1/sessions', {
-        as: null,
-        body: { utility: 'jo', username: `${who}-1`, password: 'correct horse' },
-      });
-      expect(login.status).toBe(201);
-      tokens[who] = login.json.token;
-    }
+    const other = await secondCustomer(db, seed, { preferredLanguage: 'en', email: 's@example.com' });
+    otherAccountId = other.accountId;
+    const person = (who: Who, role: Role, customerId: CustomerId | null = null) => ({
+      role,
+      username: `${who}-1`,
+      displayName: `${who} one`,
+      customerId,
+    });
+    people = await signIn(server, seed.utilityId, {
+      service: person('service', 'service'),
+      operator: person('operator', 'operator'),
+      technician: person('technician', 'technician'),
+      customer: person('customer', 'customer', seed.customerId),
+      customer2: person('customer2', 'customer', other.customerId),
+    });
+    call = caller(server, people, 'service');
   }, 120_000);
 
   afterAll(async () => {
@@ -181,7 +126,7 @@ describe('cases API over HTTP', () => {
     expect(foreign.type).toContain('application/problem+json');
     const assignee = await call('POST', '/api/v1/cases', {
       as: 'customer',
-      body: { category: 'complaint', subject: 'x', assigneeId: users.service },
+      body: { category: 'complaint', subject: 'x', assigneeId: people.service.id },
     });
     expect(assignee.status).toBe(403);
     expect(assignee.json.code).toBe('forbidden');
@@ -202,9 +147,9 @@ describe('cases API over HTTP', () => {
     expect(opened.json).toMatchObject({ channel: 'phone', customer: { id: seed.customerId }, slaHours: 168 });
 
     const assigned = await call('PUT', `/api/v1/cases/${id}/assignee`, { body: { assigneeId: 'me' } });
-    expect(assigned.json.assignee).toEqual({ id: users.service, name: 'service one' });
+    expect(assigned.json.assignee).toEqual({ id: people.service.id, name: 'service one' });
     const notCustomer = await call('PUT', `/api/v1/cases/${id}/assignee`, {
-      body: { assigneeId: users.customer },
+      body: { assigneeId: people.customer.id },
     });
     expect(notCustomer.status).toBe(400);
 
@@ -305,7 +250,7 @@ describe('cases API over HTTP', () => {
         category: 'request',
         subject: 'New meter location',
         description: '',
-        opened_by: `user:${users.operator}`,
+        opened_by: `user:${people.operator.id}`,
         sla_hours: 48,
         sla_due_at: new Date(Date.now() - 3_600_000),
         created_at: new Date(Date.now() - 49 * 3_600_000),

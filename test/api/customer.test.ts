@@ -4,62 +4,28 @@
  * and payment history, low-credit alert settings; another customer's meter and account answer 404.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../../src/security/secrets.ts';
 import type { RunningServer } from '../../src/server.ts';
 import { type MeterId, minorUnits } from '../../src/store/schema.ts';
+import { type Call, caller, type Json, secondCustomer, signIn } from '../support/api.ts';
 import type { Seed } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { seedVending } from '../support/vending-fixture.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: answers are JSON read field by field and checked by expect.
-type Json = any;
 
 describe('customer API over HTTP', () => {
   let server: RunningServer;
   let test: TestServer;
   let seed: Seed;
-  const tokens: Record<'customer' | 'other' | 'operator', string> = { customer: '', other: '', operator: '' };
   let otherMeterId: MeterId;
   let otherAccountId: string;
-
-  async function call(
-    method: string,
-    path: string,
-    init: { as?: keyof typeof tokens | null; body?: unknown } = {},
-  ) {
-    const as = init.as === undefined ? 'customer' : init.as;
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: {
-        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(as ? { authorization: `Bearer ${tokens[as]}` } : {}),
-      },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-    return { status: res.status, json: (await res.json()) as Json };
-  }
+  let call: Call<'customer' | 'other' | 'operator'>;
 
   beforeAll(async () => {
     test = await startTestServer('customer-api');
     server = test.server;
     const db = server.core.store.db;
     seed = await seedVending(db, server.core.keys, 'jo');
-    const other = await db
-      .insertInto('customers')
-      .values({ utility_id: seed.utilityId, name: 'Sami Nasser', email: 'sami@example.com' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const account = await db
-      .insertInto('accounts')
-      .values({
-        utility_id: seed.utilityId,
-        number: 'jo-0002',
-        customer_id: other.id,
-        premise_id: seed.premiseId,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    otherAccountId = account.id;
+    const other = await secondCustomer(db, seed, { email: 'sami@example.com' });
+    otherAccountId = other.accountId;
     const meter = await db
       .insertInto('meters')
       .values({
@@ -68,35 +34,18 @@ describe('customer API over HTTP', () => {
         kind: 'water',
         protocol: 'modbus',
         mode: 'central',
-        account_id: account.id,
+        account_id: other.accountId,
         status: 'active',
       })
       .returning('id')
       .executeTakeFirstOrThrow();
     otherMeterId = meter.id;
-    const password = await hashSecret('correct horse');
-    for (const [who, role, customerId] of [
-      ['customer', 'customer', seed.customerId],
-      ['other', 'customer', other.id],
-      ['operator', 'operator', null],
-    ] as const) {
-      await db
-        .insertInto('users')
-        .values({
-          utility_id: seed.utilityId,
-          username: who,
-          password_hash: password,
-          role,
-          customer_id: customerId,
-        })
-        .execute();
-      const login = await call('POST', '/api/v1/sessions', {
-        as: null,
-        body: { utility: 'jo', username: who, password: 'correct horse' },
-      });
-      expect(login.status).toBe(201);
-      tokens[who] = login.json.token;
-    }
+    const people = await signIn(server, seed.utilityId, {
+      customer: { role: 'customer', customerId: seed.customerId },
+      other: { role: 'customer', customerId: other.customerId },
+      operator: { role: 'operator' },
+    });
+    call = caller(server, people, 'customer');
 
     // Readings of the token-mode electricity meter: cumulative Wh, and the credit the meter reports.
     const reading = (ts: string, energyWh: bigint, creditMinor: bigint | null = null) => ({

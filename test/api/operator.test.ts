@@ -4,15 +4,12 @@
  * opened with a bearer token, a session cookie or a single-use ticket.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../../src/security/secrets.ts';
 import type { RunningServer } from '../../src/server.ts';
 import { type MeterId, minorUnits } from '../../src/store/schema.ts';
+import { type Call, caller, type Json, type SignedIn, secondCustomer, signIn } from '../support/api.ts';
 import type { Seed } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { seedVending } from '../support/vending-fixture.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: answers are JSON read field by field and checked by expect.
-type Json = any;
 
 /** An open SSE stream: its events as they arrive. */
 interface Stream {
@@ -91,24 +88,9 @@ describe('operator fleet API over HTTP', () => {
   let server: RunningServer;
   let test: TestServer;
   let seed: Seed;
-  const tokens: Record<'operator' | 'service' | 'customer', string> = {
-    operator: '',
-    service: '',
-    customer: '',
-  };
+  let people: Record<'operator' | 'service' | 'customer', SignedIn>;
+  let call: Call<'operator' | 'service' | 'customer'>;
   const meters = {} as Record<'m1' | 'm2' | 'm3' | 'm4', MeterId>;
-
-  async function call(method: string, path: string, as: keyof typeof tokens | null = 'operator') {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: as ? { authorization: `Bearer ${tokens[as]}` } : {},
-    });
-    return {
-      status: res.status,
-      type: res.headers.get('content-type') ?? '',
-      json: (await res.json()) as Json,
-    };
-  }
 
   beforeAll(async () => {
     test = await startTestServer('operator-api');
@@ -122,16 +104,7 @@ describe('operator fleet API over HTTP', () => {
       .values({ utility_id: seed.utilityId, address: '4 Factory Rd', area: 'Zarqa' })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const sami = await db
-      .insertInto('customers')
-      .values({ utility_id: seed.utilityId, name: 'Sami Nasser' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const account = await db
-      .insertInto('accounts')
-      .values({ utility_id: seed.utilityId, number: 'jo-0002', customer_id: sami.id, premise_id: zarqa.id })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const sami = await secondCustomer(db, seed, { premiseId: zarqa.id });
     const meter = (serial: string, extra: Record<string, unknown>) =>
       db
         .insertInto('meters')
@@ -147,8 +120,8 @@ describe('operator fleet API over HTTP', () => {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-    meters.m2 = (await meter('jo-M-0002', { account_id: account.id, online: false })).id;
-    meters.m3 = (await meter('jo-M-0003', { account_id: account.id, online: true })).id;
+    meters.m2 = (await meter('jo-M-0002', { account_id: sami.accountId, online: false })).id;
+    meters.m3 = (await meter('jo-M-0003', { account_id: sami.accountId, online: true })).id;
     meters.m4 = (await meter('jo-M-0004', {})).id;
     await meter('jo-M-0005', { status: 'decommissioned' });
 
@@ -193,7 +166,7 @@ describe('operator fleet API over HTTP', () => {
       .insertInto('account_ledger')
       .values({
         utility_id: seed.utilityId,
-        account_id: account.id,
+        account_id: sami.accountId,
         kind: 'payment',
         amount_minor: minorUnits(2500n),
         ref: 'cash',
@@ -211,25 +184,12 @@ describe('operator fleet API over HTTP', () => {
       })
       .execute();
 
-    const password = await hashSecret('correct horse');
-    for (const role of ['operator', 'service', 'customer'] as const) {
-      await db
-        .insertInto('users')
-        .values({
-          utility_id: seed.utilityId,
-          username: role,
-          password_hash: password,
-          role,
-          customer_id: role === 'customer' ? seed.customerId : null,
-        })
-        .execute();
-      const res = await fetch(`${server.url}/api/v1/sessions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ utility: 'jo', username: role, password: 'correct horse' }),
-      });
-      tokens[role] = ((await res.json()) as Json).token;
-    }
+    people = await signIn(server, seed.utilityId, {
+      operator: { role: 'operator' },
+      service: { role: 'service' },
+      customer: { role: 'customer', customerId: seed.customerId },
+    });
+    call = caller(server, people, 'operator');
   }, 120_000);
 
   afterAll(async () => {
@@ -252,7 +212,7 @@ describe('operator fleet API over HTTP', () => {
         { area: null, total: 1, online: 0, offline: 1, lowCredit: 0, disconnected: 0, tamper: 0 },
       ],
     });
-    expect((await call('GET', '/api/v1/fleet/overview', 'customer')).status).toBe(403);
+    expect((await call('GET', '/api/v1/fleet/overview', { as: 'customer' })).status).toBe(403);
   });
 
   it.each([
@@ -266,7 +226,7 @@ describe('operator fleet API over HTTP', () => {
     { query: 'tamper=true', serials: ['jo-M-0003'] },
     { query: 'status=decommissioned', serials: ['jo-M-0005'] },
   ])('meter list: $query', async ({ query, serials }) => {
-    const res = await call('GET', `/api/v1/fleet/meters?${query}`, 'service');
+    const res = await call('GET', `/api/v1/fleet/meters?${query}`, { as: 'service' });
     expect(res.status).toBe(200);
     expect(res.json.meters.map((m: { serial: string }) => m.serial)).toEqual(serials);
     expect(res.json.total).toBe(serials.length);
@@ -314,12 +274,9 @@ describe('operator fleet API over HTTP', () => {
   });
 
   it('alert stream: a single-use ticket opens it; tamper, offline and a balance disconnect arrive', async () => {
-    const t = await fetch(`${server.url}/api/v1/alerts/stream-tickets`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tokens.operator}` },
-    });
+    const t = await call('POST', '/api/v1/alerts/stream-tickets');
     expect(t.status).toBe(201);
-    const { ticket } = (await t.json()) as Json;
+    const { ticket } = t.json;
     const opened = await openStream(`${server.url}/api/v1/alerts/stream?ticket=${ticket}`);
     expect(opened.status).toBe(200);
     const stream = opened.stream!;
@@ -375,7 +332,7 @@ describe('operator fleet API over HTTP', () => {
 
   it('alert stream: the session cookie opens it too; nothing, or a customer, does not', async () => {
     const byCookie = await openStream(`${server.url}/api/v1/alerts/stream`, {
-      cookie: `rasid_session=${tokens.service}`,
+      cookie: `rasid_session=${people.service.token}`,
     });
     expect(byCookie.status).toBe(200);
     await byCookie.stream!.waitFor('ready', 1);
@@ -383,14 +340,11 @@ describe('operator fleet API over HTTP', () => {
     const nobody = await openStream(`${server.url}/api/v1/alerts/stream`);
     expect(nobody.status).toBe(401);
     const customer = await openStream(`${server.url}/api/v1/alerts/stream`, {
-      authorization: `Bearer ${tokens.customer}`,
+      authorization: `Bearer ${people.customer.token}`,
     });
     expect(customer.status).toBe(403);
     expect(customer.body.code).toBe('forbidden');
-    const ticket = await fetch(`${server.url}/api/v1/alerts/stream-tickets`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tokens.customer}` },
-    });
+    const ticket = await call('POST', '/api/v1/alerts/stream-tickets', { as: 'customer' });
     expect(ticket.status).toBe(403);
   });
 });

@@ -3,51 +3,31 @@
  * with a reversal, consumption per UTC day from the roll-ups, both as JSON and as CSV.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashSecret } from '../../src/security/secrets.ts';
 import type { RunningServer } from '../../src/server.ts';
+import { type Call, caller, signIn } from '../support/api.ts';
 import type { Seed } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { seedVending } from '../support/vending-fixture.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: answers are JSON read field by field and checked by expect.
-type Json = any;
 
 describe('reports over HTTP', () => {
   let server: RunningServer;
   let test: TestServer;
   let seed: Seed;
-  let token = '';
-  let serviceToken = '';
   let saleDay = '';
   let nextDay = '';
-
-  async function get(path: string, headers: Record<string, string> = {}) {
-    const res = await fetch(`${server.url}${path}`, {
-      headers: { authorization: `Bearer ${token}`, ...headers },
-    });
-    return { status: res.status, type: res.headers.get('content-type') ?? '', res, text: await res.text() };
-  }
+  let call: Call<'operator' | 'service'>;
+  const get = (path: string, headers: Record<string, string> = {}) => call('GET', path, { headers });
 
   beforeAll(async () => {
     test = await startTestServer('reports-api');
     server = test.server;
     const db = server.core.store.db;
     seed = await seedVending(db, server.core.keys, 'jo');
-    const password = await hashSecret('correct horse');
-    for (const role of ['operator', 'service'] as const) {
-      await db
-        .insertInto('users')
-        .values({ utility_id: seed.utilityId, username: role, password_hash: password, role })
-        .execute();
-      const res = await fetch(`${server.url}/api/v1/sessions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ utility: 'jo', username: role, password: 'correct horse' }),
-      });
-      const t = ((await res.json()) as Json).token;
-      if (role === 'operator') token = t;
-      else serviceToken = t;
-    }
+    const people = await signIn(server, seed.utilityId, {
+      operator: { role: 'operator' },
+      service: { role: 'service' },
+    });
+    call = caller(server, people, 'operator');
     const sale = (key: string, amountMinor: bigint) =>
       server.core.vending.vend({
         utilityId: seed.utilityId,
@@ -137,7 +117,7 @@ describe('reports over HTTP', () => {
     const byFormat = await get(`/api/v1/reports/revenue?from=${saleDay}&to=${nextDay}&format=csv`);
     expect(byFormat.status).toBe(200);
     expect(byFormat.type).toContain('text/csv');
-    expect(byFormat.res.headers.get('content-disposition')).toBe(
+    expect(byFormat.headers.get('content-disposition')).toBe(
       `attachment; filename="revenue-jo-${saleDay}-${nextDay}.csv"`,
     );
     const lines = byFormat.text.split('\r\n');
@@ -167,8 +147,8 @@ describe('reports over HTTP', () => {
   });
 
   it('operators only; a bad period is a problem document', async () => {
-    const service = await fetch(`${server.url}/api/v1/reports/revenue?from=2026-01-01&to=2026-01-02`, {
-      headers: { authorization: `Bearer ${serviceToken}` },
+    const service = await call('GET', '/api/v1/reports/revenue?from=2026-01-01&to=2026-01-02', {
+      as: 'service',
     });
     expect(service.status).toBe(403);
     const backwards = await get('/api/v1/reports/consumption?from=2026-01-07&to=2026-01-05');
