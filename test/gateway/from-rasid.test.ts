@@ -17,16 +17,13 @@ import {
   remoteConfig,
   silentLogger,
 } from '../../gateway/index.ts';
-import { hashSecret } from '../../src/security/secrets.ts';
 import type { RunningServer } from '../../src/server.ts';
 import type { MeterId, UtilityId } from '../../src/store/schema.ts';
+import { type Call, type CallOptions, caller, type Json, signIn } from '../support/api.ts';
 import { RASID_BIN, runCli } from '../support/cli.ts';
 import { seedBasics } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startBroker, T0, type TestBroker, UTILITY, Watcher } from './support.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: answers are JSON read field by field and checked by expect.
-type Json = any;
 
 const AK = DEMO_DLMS_SECRETS.authenticationKey.toString('hex');
 const EK = DEMO_DLMS_SECRETS.encryptionKey.toString('hex');
@@ -37,27 +34,14 @@ let broker: TestBroker;
 let watcher: Watcher;
 let fleet: SimFleet;
 let utilityId: UtilityId;
-let operatorToken = '';
+let call: Call<'operator'>;
 const meterIds: Record<string, MeterId> = {};
 
-async function call(
-  method: string,
-  path: string,
-  init: { token?: string | null; apiKey?: string; body?: unknown } = {},
-): Promise<{ status: number; text: string; json: Json; headers: Headers }> {
-  const token = init.token === undefined ? operatorToken : init.token;
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(init.apiKey ? { 'x-api-key': init.apiKey } : {}),
-    },
-    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, text, json: text ? JSON.parse(text) : null, headers: res.headers };
-}
+/** A request signed by a gateway's API key rather than the operator. */
+const asGateway = (apiKey: string): CallOptions<'operator'> => ({
+  as: null,
+  headers: { 'x-api-key': apiKey },
+});
 
 async function meter(serial: string, protocol: 'dlms' | 'modbus' | 'mqtt'): Promise<MeterId> {
   const row = await server.core.store.db
@@ -78,21 +62,8 @@ beforeAll(async () => {
   server = test.server;
   const db = server.core.store.db;
   utilityId = (await seedBasics(db, UTILITY)).utilityId;
-  await db
-    .insertInto('users')
-    .values({
-      utility_id: utilityId,
-      username: 'op-1',
-      password_hash: await hashSecret('correct horse'),
-      role: 'operator',
-    })
-    .execute();
-  const login = await call('POST', '/api/v1/sessions', {
-    token: null,
-    body: { utility: UTILITY, username: 'op-1', password: 'correct horse' },
-  });
-  expect(login.status).toBe(201);
-  operatorToken = login.json.token;
+  const people = await signIn(server, utilityId, { operator: { role: 'operator', username: 'op-1' } });
+  call = caller(server, people, 'operator');
   broker = await startBroker();
   watcher = await Watcher.start(broker.url);
   fleet = new SimFleet({
@@ -226,7 +197,7 @@ describe('gateways and their meters in Rasid', () => {
   });
 
   it('answers a gateway its own meters, secrets included, and nothing else to its key', async () => {
-    const mine = await call('GET', '/api/v1/gateway/meters', { token: null, apiKey: keyA });
+    const mine = await call('GET', '/api/v1/gateway/meters', asGateway(keyA));
     expect(mine.status).toBe(200);
     expect(mine.headers.get('cache-control')).toBe('no-store');
     expect(mine.json).toMatchObject({
@@ -237,14 +208,12 @@ describe('gateways and their meters in Rasid', () => {
     });
     expect(mine.json.meters.map((m: Json) => m.id)).toEqual([fleet.serialOf(1), 'GWR-MB-1']);
     expect(mine.json.meters[0]).toMatchObject({ protocol: 'dlms', kind: 'electricity', security: hls });
-    const theirs = await call('GET', '/api/v1/gateway/meters', { token: null, apiKey: keyB });
+    const theirs = await call('GET', '/api/v1/gateway/meters', asGateway(keyB));
     expect(theirs.json.meters).toEqual([]);
 
-    expect((await call('GET', '/api/v1/gateways', { token: null, apiKey: keyA })).status).toBe(403);
+    expect((await call('GET', '/api/v1/gateways', asGateway(keyA))).status).toBe(403);
     expect((await call('GET', '/api/v1/gateway/meters')).status).toBe(403);
-    expect(
-      (await call('GET', '/api/v1/gateway/meters', { token: null, apiKey: 'rgw_nonsense' })).status,
-    ).toBe(401);
+    expect((await call('GET', '/api/v1/gateway/meters', asGateway('rgw_nonsense'))).status).toBe(401);
     await expect(fetchMeterList({ rasidUrl: server.url, apiKey: 'rgw_nonsense' })).rejects.toMatchObject({
       refused: true,
     });
@@ -377,12 +346,10 @@ describe('gateways and their meters in Rasid', () => {
 
   it('a disabled gateway is refused; a new key lets it in again and the old one stays out', async () => {
     expect((await call('POST', `/api/v1/gateways/${idB}/disable`)).json.active).toBe(false);
-    expect((await call('GET', '/api/v1/gateway/meters', { token: null, apiKey: keyB })).status).toBe(401);
+    expect((await call('GET', '/api/v1/gateway/meters', asGateway(keyB))).status).toBe(401);
     const rotated = await call('POST', `/api/v1/gateways/${idB}/key`);
     expect(rotated.json).toMatchObject({ active: true });
-    expect((await call('GET', '/api/v1/gateway/meters', { token: null, apiKey: keyB })).status).toBe(401);
-    expect(
-      (await call('GET', '/api/v1/gateway/meters', { token: null, apiKey: rotated.json.apiKey })).status,
-    ).toBe(200);
+    expect((await call('GET', '/api/v1/gateway/meters', asGateway(keyB))).status).toBe(401);
+    expect((await call('GET', '/api/v1/gateway/meters', asGateway(rotated.json.apiKey))).status).toBe(200);
   });
 });
