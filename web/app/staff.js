@@ -697,7 +697,7 @@ function Tariffs({ who }) {
             [t('tariffs.from'), (x) => dateTime(x.effectiveFrom)],
             [t('tariffs.blocks', { currency: cur }), (x) => html`<bdi dir="ltr">${blockText(x)}</bdi>`],
             [
-              '',
+              t('tariffs.change'),
               (x) =>
                 latest.includes(x)
                   ? html`<button type="button" onClick=${() => startFrom(x)}>${t('tariffs.nextVersion')}</button>`
@@ -1061,7 +1061,7 @@ function Transfer() {
         ? html`<dl class="facts" data-testid="transfer-account-facts">
             <div><dt>${t('receipt.account')}</dt><dd><bdi dir="ltr">${account.number}</bdi> · ${t(`transfer.accountStatus.${account.status}`)}</dd></div>
             <div><dt>${t('transfer.holder')}</dt><dd data-testid="holder"><bdi>${account.customer.name}</bdi></dd></div>
-            <div><dt>${t('transfer.premise')}</dt><dd>${account.premise.address}${account.premise.area ? ` · ${account.premise.area}` : ''}</dd></div>
+            <div><dt>${t('transfer.premise')}</dt><dd><bdi>${account.premise.address}</bdi>${account.premise.area ? html` · <bdi>${account.premise.area}</bdi>` : ''}</dd></div>
             <div><dt>${t('transfer.subsidy')}</dt><dd>${yesNo(account.subsidyEligible)}</dd></div>
             <div><dt>${t('meter.credit')}</dt><dd><bdi dir="ltr">${num(account.balance)}</bdi> ${account.currency}</dd></div>
             <div><dt>${t('fleet.meters')}</dt><dd><bdi dir="ltr">${account.meters.map((m) => m.serial).join(', ') || '—'}</bdi></dd></div>

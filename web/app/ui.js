@@ -128,9 +128,15 @@ export function useApi(path, deps = []) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [n, setN] = useState(0);
+  const shown = useRef(path);
   useEffect(() => {
     let live = true;
     setError(null);
+    // Another path (a filter changed): drop the old answer rather than show it under the new filter.
+    if (shown.current !== path) {
+      shown.current = path;
+      setData(null);
+    }
     api('GET', path).then(
       (d) => live && setData(d),
       (err) => live && setError(problemText(err)),

@@ -417,7 +417,8 @@ export default {
   'reports.consumptionPerDay': 'استهلاك الشبكة اليومي',
   'tariffs.versions': 'إصدارات التعرفة',
   'tariffs.blocks': 'الشرائح (السعر بـ{currency})',
-  'tariffs.nextVersion': 'اكتب الإصدار التالي',
+  'tariffs.nextVersion': 'الإصدار التالي',
+  'tariffs.change': 'التغيير',
   'tariffs.new': 'إصدار جديد من تعرفة',
   'tariffs.newHint':
     'التغيير إصدار جديد يسري من تاريخه؛ المبيعات السابقة تبقى على إصدارها. الرمز الجديد يبدأ بالإصدار ١.',

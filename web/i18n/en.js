@@ -418,7 +418,8 @@ export default {
   'reports.consumptionPerDay': 'Fleet consumption per day',
   'tariffs.versions': 'Tariff versions',
   'tariffs.blocks': 'Blocks (price in {currency})',
-  'tariffs.nextVersion': 'Write the next version',
+  'tariffs.nextVersion': 'Next version',
+  'tariffs.change': 'Change',
   'tariffs.new': 'New tariff version',
   'tariffs.newHint':
     'A change is a new version from its date; earlier sales keep the version they used. A new code starts at version 1.',
