@@ -91,7 +91,7 @@ export function registerDemoCommand(program: Command): void {
           `  utility        ${seed.DEMO_UTILITY} (OMR)`,
           `  staff          ${[...seed.DEMO_STAFF_ROLES, 'vendor'].join(', ')} — password ${seed.DEMO_STAFF_PASSWORD}`,
           `  kiosk API key  ${seed.DEMO_KIOSK_KEY}`,
-          '  Ctrl-C stops the demo; its data stays in ' + flags.dataDir,
+          `  Ctrl-C stops the demo; its data stays in ${flags.dataDir}`,
           '',
         ].join('\n'),
       );
