@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.ts';
 import { type MeterId, minorUnits } from '../../src/store/schema.ts';
-import { type Call, caller, type Json, secondCustomer, signIn } from '../support/api.ts';
+import { type Call, caller, type Json, secondCustomer, signIn, waterMeter } from '../support/api.ts';
 import type { Seed } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { seedVending } from '../support/vending-fixture.ts';
@@ -26,20 +26,7 @@ describe('customer API over HTTP', () => {
     seed = await seedVending(db, server.core.keys, 'jo');
     const other = await secondCustomer(db, seed, { email: 'sami@example.com' });
     otherAccountId = other.accountId;
-    const meter = await db
-      .insertInto('meters')
-      .values({
-        utility_id: seed.utilityId,
-        serial: 'jo-W-0002',
-        kind: 'water',
-        protocol: 'modbus',
-        mode: 'central',
-        account_id: other.accountId,
-        status: 'active',
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    otherMeterId = meter.id;
+    otherMeterId = await waterMeter(db, seed, other.accountId, 'active');
     const people = await signIn(server, seed.utilityId, {
       customer: { role: 'customer', customerId: seed.customerId },
       other: { role: 'customer', customerId: other.customerId },

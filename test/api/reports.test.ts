@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.ts';
-import { type Call, caller, signIn } from '../support/api.ts';
+import { type Call, caller, signIn, waterMeter } from '../support/api.ts';
 import type { Seed } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { seedVending } from '../support/vending-fixture.ts';
@@ -54,18 +54,7 @@ describe('reports over HTTP', () => {
       ts: new Date(ts),
       energy_wh: energyWh,
     });
-    const water = await db
-      .insertInto('meters')
-      .values({
-        utility_id: seed.utilityId,
-        serial: 'jo-W-0002',
-        kind: 'water',
-        protocol: 'modbus',
-        mode: 'central',
-        account_id: seed.accountId,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const water = await waterMeter(db, seed, seed.accountId);
     await db
       .insertInto('readings')
       .values([
@@ -73,8 +62,8 @@ describe('reports over HTTP', () => {
         reading('2026-01-05T10:00:00Z', 1600n),
         reading('2026-01-05T20:00:00Z', 2000n),
         reading('2026-01-06T08:00:00Z', 2500n),
-        { meter_id: water.id, ts: new Date('2026-01-05T09:00:00Z'), volume_l: 100n },
-        { meter_id: water.id, ts: new Date('2026-01-06T09:00:00Z'), volume_l: 340n },
+        { meter_id: water, ts: new Date('2026-01-05T09:00:00Z'), volume_l: 100n },
+        { meter_id: water, ts: new Date('2026-01-06T09:00:00Z'), volume_l: 340n },
       ])
       .execute();
   }, 120_000);

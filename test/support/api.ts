@@ -1,7 +1,7 @@
 /**
  * HTTP for the API suites against a started Rasid (test/support/server.ts): the people of a seeded utility
- * created as users and signed in, a caller that sends JSON as one of them and reads the answer, and a
- * second customer for the suites that check one customer cannot see another's.
+ * created as users and signed in, a caller that sends JSON as one of them and reads the answer, and the
+ * second customer and water meter several suites add to the seed.
  */
 import type { Kysely } from 'kysely';
 import { expect } from 'vitest';
@@ -12,6 +12,8 @@ import type {
   CustomerId,
   Database,
   Language,
+  MeterId,
+  MeterStatus,
   PremiseId,
   Role,
   UserId,
@@ -180,4 +182,27 @@ export async function secondCustomer(
     .returning('id')
     .executeTakeFirstOrThrow();
   return { customerId: customer.id, accountId: account.id };
+}
+
+/** A central-mode Modbus water meter, jo-W-0002, on `accountId` (status: the table's default unless given). */
+export async function waterMeter(
+  db: Kysely<Database>,
+  seed: Seed,
+  accountId: AccountId,
+  status?: MeterStatus,
+): Promise<MeterId> {
+  const meter = await db
+    .insertInto('meters')
+    .values({
+      utility_id: seed.utilityId,
+      serial: 'jo-W-0002',
+      kind: 'water',
+      protocol: 'modbus',
+      mode: 'central',
+      account_id: accountId,
+      ...(status !== undefined ? { status } : {}),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return meter.id;
 }
