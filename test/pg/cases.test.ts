@@ -78,11 +78,8 @@ test('overdue cases, and the KPI of a period: opened, closed, within SLA, first-
   const notOverdue = await cases.list({ utilityId: seed.utilityId, overdue: false, limit: 50, offset: 0 });
   expect(notOverdue.map((v) => v.id).sort()).toEqual([a.id, b.id].sort());
 
-  const kpi = await cases.kpi(
-    seed.utilityId,
-    new Date('2026-03-01T00:00:00Z'),
-    new Date('2026-03-02T00:00:00Z'),
-  );
+  const kpiOf = (from: string, to: string) => cases.kpi(seed.utilityId, new Date(from), new Date(to));
+  const kpi = await kpiOf('2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z');
   expect(kpi).toMatchObject({
     opened: 3,
     closed: 0,
@@ -92,11 +89,7 @@ test('overdue cases, and the KPI of a period: opened, closed, within SLA, first-
     overdueNow: 1,
     firstResponse: { count: 2, meanSeconds: 2 * 3600, medianSeconds: 2 * 3600 },
   });
-  const wholeMonth = await cases.kpi(
-    seed.utilityId,
-    new Date('2026-03-01T00:00:00Z'),
-    new Date('2026-04-01T00:00:00Z'),
-  );
+  const wholeMonth = await kpiOf('2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z');
   expect(wholeMonth).toMatchObject({
     opened: 3,
     closed: 1,
@@ -107,11 +100,7 @@ test('overdue cases, and the KPI of a period: opened, closed, within SLA, first-
   const faults = wholeMonth.byCategory.find((k) => k.category === 'meter_fault');
   expect(faults).toMatchObject({ opened: 2, resolved: 2, withinSlaShare: 0.5, firstResponse: { count: 2 } });
   // The period lies after everything: nothing counted.
-  const later = await cases.kpi(
-    seed.utilityId,
-    new Date('2026-05-01T00:00:00Z'),
-    new Date('2026-06-01T00:00:00Z'),
-  );
+  const later = await kpiOf('2026-05-01T00:00:00Z', '2026-06-01T00:00:00Z');
   expect(later).toMatchObject({ opened: 0, closed: 0, resolved: 0, withinSlaShare: null });
 });
 
