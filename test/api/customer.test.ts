@@ -115,11 +115,32 @@ describe('customer API over HTTP', () => {
         account: { id: seed.accountId, number: 'jo-0001' },
         credit: { minor: '4500', amount: '4.500', currency: 'JOD' },
         creditAt: '2026-01-12T10:00:00.000Z',
+        creditUnits: null,
         daysLeft: 1.5,
         daysLeftAt: expect.any(String),
         lastReading: { ts: '2026-01-12T10:00:00.000Z', register: '10000', relay: true },
       }),
     ]);
+    // A token meter that keeps its credit as energy reports Wh left; the customer sees that instead.
+    await server.core.store.db
+      .insertInto('readings')
+      .values({
+        meter_id: seed.meterId,
+        ts: new Date('2026-01-12T11:00:00Z'),
+        energy_wh: 10_100n,
+        credit_wh: 91_250n,
+      })
+      .execute();
+    const energy = (await call('GET', '/api/v1/me/meters')).json.meters[0];
+    expect([energy.credit, energy.creditUnits, energy.creditAt]).toEqual([
+      null,
+      '91250',
+      '2026-01-12T11:00:00.000Z',
+    ]);
+    await server.core.store.db
+      .deleteFrom('readings')
+      .where('ts', '=', new Date('2026-01-12T11:00:00Z'))
+      .execute();
     const theirs = await call('GET', '/api/v1/me/meters', { as: 'other' });
     expect(
       theirs.json.meters.map((m: { serial: string; credit: Json }) => [m.serial, m.credit.amount]),

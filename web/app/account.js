@@ -225,8 +225,9 @@ export function AccountHome({ who }) {
             <span class="label">${t('account.credit')}</span>
             <strong data-testid="credit">
               ${m.credit ? html`<${Money} value=${m.credit.amount} currency=${m.credit.currency} />` : null}
+              ${!m.credit && m.creditUnits !== null ? html`<${Quantity} units=${m.creditUnits} unit=${m.unit} />` : null}
             </strong>
-            ${m.credit ? null : html`<span class="hint">${t('account.creditUnknown')}</span>`}
+            ${m.credit || m.creditUnits !== null ? null : html`<span class="hint">${t('account.creditUnknown')}</span>`}
             <${DaysLeft} m=${m} />
           </p>
           <dl class="facts">

@@ -118,6 +118,10 @@ const MeterOut = z.object({
     'central: the account ledger; token: the credit the meter last reported (null when never reported)',
   ),
   creditAt: z.string().nullable().describe('when that credit was true (token mode: the reading time)'),
+  creditUnits: z
+    .string()
+    .nullable()
+    .describe('token meters that keep their credit as energy: the Wh left, as the meter last reported'),
   daysLeft: z
     .number()
     .nullable()
@@ -364,6 +368,7 @@ export const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (
           .executeTakeFirst();
         let credit: bigint | null = null;
         let creditAt: Date | null = null;
+        let creditUnits: bigint | null = null;
         if (r.mode === 'central') {
           const b = await db
             .selectFrom('account_ledger')
@@ -375,16 +380,15 @@ export const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (
         } else {
           const reported = await db
             .selectFrom('readings')
-            .select(['ts', 'credit_minor'])
+            .select(['ts', 'credit_minor', 'credit_wh'])
             .where('meter_id', '=', r.id)
-            .where('credit_minor', 'is not', null)
+            .where((eb) => eb.or([eb('credit_minor', 'is not', null), eb('credit_wh', 'is not', null)]))
             .orderBy('ts', 'desc')
             .limit(1)
             .executeTakeFirst();
-          if (reported?.credit_minor != null) {
-            credit = BigInt(reported.credit_minor);
-            creditAt = reported.ts;
-          }
+          if (reported?.credit_minor != null) credit = BigInt(reported.credit_minor);
+          if (reported?.credit_wh != null) creditUnits = BigInt(reported.credit_wh);
+          if (reported) creditAt = reported.ts;
         }
         // The balance engine writes its estimate of days left with each decision (docs/balance.md).
         const estimate = await db
@@ -412,6 +416,7 @@ export const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (
           unit: unitOf(r.kind),
           credit: credit === null ? null : money(credit, m),
           creditAt: iso(creditAt),
+          creditUnits: creditUnits === null ? null : creditUnits.toString(),
           daysLeft: typeof days === 'number' ? days : null,
           daysLeftAt: typeof days === 'number' && estimate ? estimate.created_at.toISOString() : null,
           lastReading: last
