@@ -16,7 +16,8 @@ const ON_DEMAND: readonly {
 }[] = [
   {
     name: 'sim',
-    description: 'simulated prepaid meters (MQTT or Modbus TCP) for technicians, demos and load tests',
+    description:
+      'simulated prepaid meters (MQTT, Modbus TCP, DLMS/COSEM) for technicians, demos and load tests',
     load: async () => (await import('./sim.ts')).registerSimCommand,
   },
   {
