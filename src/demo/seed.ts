@@ -258,6 +258,8 @@ export async function seedDemo(
       select round((300 + (get_byte(decode(md5(m.serial), 'hex'), 0) * 4))
                    * (0.6 + 0.4 * sin(pi() * (extract(hour from h.ts at time zone 'Asia/Muscat') - 6) / 12) ^ 2)
                    * (case when extract(hour from h.ts at time zone 'Asia/Muscat') between 17 and 22 then 1.8 else 1 end)
+                   -- Days differ: a hotter or cooler day, the household in or out (0.7 to 1.3).
+                   * (0.7 + get_byte(decode(md5(m.serial || to_char(h.ts at time zone 'Asia/Muscat', 'YYYY-MM-DD')), 'hex'), 0) / 425.0)
              ) as wh
     ) w
     where m.utility_id = ${utilityId}
