@@ -337,7 +337,9 @@ export function AccountMeter({ params }) {
   const meters = useApi('/api/v1/me/meters');
   const use = useApi(`/api/v1/me/meters/${params.id}/consumption?bucket=${bucket}`);
   const meter = meters.data?.meters.find((m) => m.id === params.id);
-  const title = meter ? t('account.consumptionOf', { serial: `\u2066${num(meter.serial)}\u2069` }) : t('account.consumption');
+  const title = meter
+    ? t('account.consumptionOf', { serial: `\u2066${num(meter.serial)}\u2069` })
+    : t('account.consumption');
   const data = use.data?.bucket === bucket ? use.data : null;
   const heading = t(`account.per.${bucket}`);
   return html`<${Screen} name="account-meter" title=${title}>
