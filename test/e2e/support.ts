@@ -156,3 +156,41 @@ export async function signInAs(page: Page, url: string, username: string): Promi
   await page.locator('form button[type=submit]').click();
   await page.locator('[data-screen]:not([data-screen="signin"])').waitFor();
 }
+
+/** Signs a staff member in with a password of their own (the demo's, say) and waits for their first screen. */
+export async function signInWith(page: Page, url: string, username: string, password: string): Promise<void> {
+  await page.goto(`${url}/#/signin`);
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(password);
+  await page.locator('form button[type=submit]').click();
+  await page.locator('[data-screen]:not([data-screen="signin"])').waitFor();
+}
+
+/** A staff member's bearer session through the API, for what a test sets up outside the browser. */
+export async function staffSession(
+  url: string,
+  utility: string,
+  username: string,
+  password: string,
+): Promise<string> {
+  const res = await fetch(`${url}/api/v1/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ utility, username, password }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { token: string }).token;
+}
+
+/** Reloads the page until `read` gives `expected`: for screens that read the server once and do not follow it. */
+export async function reloadUntil<T>(page: Page, read: () => Promise<T>, expected: T): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        return read();
+      },
+      { timeout: 30_000 },
+    )
+    .toEqual(expected);
+}
