@@ -273,6 +273,75 @@ describe('operator fleet API over HTTP', () => {
     expect((await call('GET', '/api/v1/fleet/meters/00000000-0000-4000-8000-000000000000')).status).toBe(404);
   });
 
+  it("a meter's consumption for staff: the customer's shape, per day and month; 404 outside the utility", async () => {
+    const db = server.core.store.db;
+    await db
+      .insertInto('readings')
+      .values([
+        { meter_id: meters.m4, ts: new Date('2026-01-04T20:00:00Z'), energy_wh: 800n },
+        { meter_id: meters.m4, ts: new Date('2026-01-05T23:00:00Z'), energy_wh: 3000n },
+        { meter_id: meters.m4, ts: new Date('2026-01-06T12:00:00Z'), energy_wh: 4500n },
+      ])
+      .execute();
+    const day = await call(
+      'GET',
+      `/api/v1/fleet/meters/${meters.m4}/consumption?bucket=day&from=2026-01-05&to=2026-01-20`,
+      { as: 'service' },
+    );
+    expect(day.status).toBe(200);
+    expect(day.json).toEqual({
+      meterId: meters.m4,
+      unit: 'Wh',
+      bucket: 'day',
+      from: '2026-01-05T00:00:00.000Z',
+      to: '2026-01-20T00:00:00.000Z',
+      total: '3700',
+      series: [
+        { start: '2026-01-05T00:00:00.000Z', end: '2026-01-06T00:00:00.000Z', units: '2200', readings: 1 },
+        { start: '2026-01-06T00:00:00.000Z', end: '2026-01-07T00:00:00.000Z', units: '1500', readings: 1 },
+      ],
+    });
+    const month = await call(
+      'GET',
+      `/api/v1/fleet/meters/${meters.m4}/consumption?bucket=month&from=2026-01-10&to=2026-02-01`,
+    );
+    expect(month.json.series.map((p: Json) => [p.start, p.units])).toEqual([
+      ['2026-01-01T00:00:00.000Z', '3700'],
+    ]);
+    const unknown = await call(
+      'GET',
+      '/api/v1/fleet/meters/00000000-0000-4000-8000-000000000000/consumption',
+    );
+    expect(unknown.status).toBe(404);
+    const bad = await call('GET', `/api/v1/fleet/meters/${meters.m4}/consumption?bucket=year`);
+    expect(bad.json.code).toBe('validation_failed');
+    const mine = await call('GET', `/api/v1/fleet/meters/${meters.m4}/consumption`, { as: 'customer' });
+    expect(mine.status).toBe(403);
+  });
+
+  it("a token meter that keeps its credit as energy: the meter's page gives the Wh left", async () => {
+    const db = server.core.store.db;
+    await db
+      .insertInto('readings')
+      .values({
+        meter_id: meters.m1,
+        ts: new Date('2026-01-10T11:00:00Z'),
+        energy_wh: 5100n,
+        credit_wh: 91_250n,
+      })
+      .execute();
+    const res = await call('GET', `/api/v1/fleet/meters/${meters.m1}`);
+    expect([res.json.credit, res.json.creditUnits]).toEqual([null, '91250']);
+    expect(res.json.meter.lastReading).toMatchObject({ ts: '2026-01-10T11:00:00.000Z', register: '5100' });
+    await db
+      .deleteFrom('readings')
+      .where('meter_id', '=', meters.m1)
+      .where('ts', '=', new Date('2026-01-10T11:00:00Z'))
+      .execute();
+    const back = await call('GET', `/api/v1/fleet/meters/${meters.m1}`);
+    expect([back.json.credit?.minor, back.json.creditUnits]).toEqual(['4500', null]);
+  });
+
   it('alert stream: a single-use ticket opens it; tamper, offline and a balance disconnect arrive', async () => {
     const t = await call('POST', '/api/v1/alerts/stream-tickets');
     expect(t.status).toBe(201);

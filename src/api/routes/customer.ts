@@ -241,6 +241,59 @@ export async function consumptionSeries(
   return points;
 }
 
+/** The query of a meter's consumption: the bucket and the period (customer and staff routes alike). */
+export const ConsumptionQuery = z.object({
+  bucket: Bucket.default('day'),
+  from: Instant.optional().describe('default: 30 days (day), 12 weeks (week) or 12 months (month) back'),
+  to: Instant.optional().describe('default now'),
+});
+
+/** A meter's consumption per bucket, as both the customer's and the staff's routes answer it. */
+export const ConsumptionOut = z.object({
+  meterId: z.string(),
+  unit: z.enum(['Wh', 'L']),
+  bucket: Bucket,
+  from: z.string(),
+  to: z.string(),
+  total: z.string(),
+  series: z.array(z.object({ start: z.string(), end: z.string(), units: z.string(), readings: z.number() })),
+});
+
+/**
+ * The answer of a consumption route for a meter the caller may see: the period defaulted from the bucket and
+ * checked (before `to`, at most three years), then the series of {@link consumptionSeries} and its total.
+ */
+export async function meterConsumption(
+  db: Queryable,
+  meter: { id: MeterId; kind: MeterKind },
+  query: z.infer<typeof ConsumptionQuery>,
+  now: Date,
+): Promise<z.infer<typeof ConsumptionOut>> {
+  const { bucket } = query;
+  const to = query.to ?? now;
+  const back = bucket === 'day' ? 30 * DAY_MS : bucket === 'week' ? 84 * DAY_MS : 365 * DAY_MS;
+  const from = startOfBucket(query.from ?? new Date(to.getTime() - back), bucket);
+  if (from >= to) throw new AppError('validation_failed', 'from: must be before to');
+  if (to.getTime() - from.getTime() > 3 * 366 * DAY_MS) {
+    throw new AppError('validation_failed', 'from: at most three years at a time');
+  }
+  const series = await consumptionSeries(db, meter, bucket, from, to);
+  return {
+    meterId: meter.id,
+    unit: unitOf(meter.kind),
+    bucket,
+    from: from.toISOString(),
+    to: to.toISOString(),
+    total: series.reduce((s, p) => s + p.units, 0n).toString(),
+    series: series.map((p) => ({
+      start: p.start.toISOString(),
+      end: p.end.toISOString(),
+      units: p.units.toString(),
+      readings: p.readings,
+    })),
+  };
+}
+
 export const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (fastify, opts) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { db } = opts;
@@ -441,54 +494,14 @@ export const customerRoutes: FastifyPluginAsync<CustomerRoutesOptions> = async (
         summary:
           'Consumption of my meter per UTC day, ISO week or month (Wh or litres), from the readings roll-ups',
         params: z.object({ meterId: z.uuid() }),
-        querystring: z.object({
-          bucket: Bucket.default('day'),
-          from: Instant.optional().describe(
-            'default: 30 days (day), 12 weeks (week) or 12 months (month) back',
-          ),
-          to: Instant.optional().describe('default now'),
-        }),
-        response: {
-          200: z.object({
-            meterId: z.string(),
-            unit: z.enum(['Wh', 'L']),
-            bucket: Bucket,
-            from: z.string(),
-            to: z.string(),
-            total: z.string(),
-            series: z.array(
-              z.object({ start: z.string(), end: z.string(), units: z.string(), readings: z.number() }),
-            ),
-          }),
-        },
+        querystring: ConsumptionQuery,
+        response: { 200: ConsumptionOut },
       },
     },
     async (req) => {
       const c = customerOf(principalOf(req));
       const meter = await ownedMeter(db, c, req.params.meterId);
-      const { bucket } = req.query;
-      const to = req.query.to ?? now();
-      const back = bucket === 'day' ? 30 * DAY_MS : bucket === 'week' ? 84 * DAY_MS : 365 * DAY_MS;
-      const from = startOfBucket(req.query.from ?? new Date(to.getTime() - back), bucket);
-      if (from >= to) throw new AppError('validation_failed', 'from: must be before to');
-      if (to.getTime() - from.getTime() > 3 * 366 * DAY_MS) {
-        throw new AppError('validation_failed', 'from: at most three years at a time');
-      }
-      const series = await consumptionSeries(db, meter, bucket, from, to);
-      return {
-        meterId: meter.id,
-        unit: unitOf(meter.kind),
-        bucket,
-        from: from.toISOString(),
-        to: to.toISOString(),
-        total: series.reduce((s, p) => s + p.units, 0n).toString(),
-        series: series.map((p) => ({
-          start: p.start.toISOString(),
-          end: p.end.toISOString(),
-          units: p.units.toString(),
-          readings: p.readings,
-        })),
-      };
+      return meterConsumption(db, meter, req.query, now());
     },
   );
 

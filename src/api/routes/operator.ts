@@ -21,6 +21,7 @@ import type { Database, MeterId, Role, UserId, UtilityId } from '../../store/sch
 import { newSecret, type Principal, principalOf, secretDigest } from '../auth.ts';
 import { AppError } from '../errors.ts';
 import { iso, Paging, QueryBool } from './admin-shared.ts';
+import { ConsumptionOut, ConsumptionQuery, meterConsumption } from './customer.ts';
 
 export interface OperatorRoutesOptions {
   readonly db: Kysely<Database>;
@@ -601,6 +602,12 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
               .describe(
                 'the account ledger (central mode) or the credit the meter last reported (token mode)',
               ),
+            creditUnits: z
+              .string()
+              .nullable()
+              .describe(
+                'token meters that keep their credit as energy: the Wh left, as the meter last reported',
+              ),
             events: z.array(
               z.object({
                 id: z.string(),
@@ -701,6 +708,7 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
             .execute()
         : [];
       let credit: bigint | null = null;
+      let creditUnits: bigint | null = null;
       if (meter.mode === 'central' && meter.account_id) {
         const b = await db
           .selectFrom('account_ledger')
@@ -711,13 +719,14 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
       } else if (meter.mode === 'token') {
         const r = await db
           .selectFrom('readings')
-          .select('credit_minor')
+          .select(['credit_minor', 'credit_wh'])
           .where('meter_id', '=', meterId)
-          .where('credit_minor', 'is not', null)
+          .where((eb) => eb.or([eb('credit_minor', 'is not', null), eb('credit_wh', 'is not', null)]))
           .orderBy('ts', 'desc')
           .limit(1)
           .executeTakeFirst();
         credit = r?.credit_minor == null ? null : BigInt(r.credit_minor);
+        creditUnits = r?.credit_wh == null ? null : BigInt(r.credit_wh);
       }
       return {
         meter: fleetMeter(meter),
@@ -729,6 +738,7 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
                 amount: formatMoney(credit, u.currency_exponent),
                 currency: u.currency,
               },
+        creditUnits: creditUnits === null ? null : creditUnits.toString(),
         events: events.map((e) => ({
           id: String(e.id),
           ts: e.ts.toISOString(),
@@ -763,6 +773,31 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
           ref: l.ref,
         })),
       };
+    },
+  );
+
+  app.get(
+    '/api/v1/fleet/meters/:meterId/consumption',
+    {
+      config: { access: FLEET },
+      schema: {
+        tags: ['fleet'],
+        summary:
+          "A meter's consumption per UTC day, ISO week or month (Wh or litres), from the readings roll-ups",
+        params: z.object({ meterId: z.uuid() }),
+        querystring: ConsumptionQuery,
+        response: { 200: ConsumptionOut },
+      },
+    },
+    async (req) => {
+      const meter = await db
+        .selectFrom('meters')
+        .select(['id', 'kind'])
+        .where('id', '=', req.params.meterId as MeterId)
+        .where('utility_id', '=', principalOf(req).utilityId)
+        .executeTakeFirst();
+      if (!meter) throw new AppError('not_found', `meter ${req.params.meterId} is unknown`);
+      return meterConsumption(db, meter, req.query, now());
     },
   );
 
