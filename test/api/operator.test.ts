@@ -342,6 +342,17 @@ describe('operator fleet API over HTTP', () => {
     expect([back.json.credit?.minor, back.json.creditUnits]).toEqual(['4500', null]);
   });
 
+  it('the staff a case can be assigned to: no customers; not for customers', async () => {
+    const res = await call('GET', '/api/v1/staff', { as: 'service' });
+    expect(res.status).toBe(200);
+    expect(res.json.users.map((u: Json) => u.role).sort()).toEqual(['operator', 'service']);
+    expect(res.json.users.find((u: Json) => u.self)).toMatchObject({
+      id: people.service.id,
+      role: 'service',
+    });
+    expect((await call('GET', '/api/v1/staff', { as: 'customer' })).status).toBe(403);
+  });
+
   it('alert stream: a single-use ticket opens it; tamper, offline and a balance disconnect arrive', async () => {
     const t = await call('POST', '/api/v1/alerts/stream-tickets');
     expect(t.status).toBe(201);

@@ -801,6 +801,51 @@ export const operatorRoutes: FastifyPluginAsync<OperatorRoutesOptions> = async (
     },
   );
 
+  app.get(
+    '/api/v1/staff',
+    {
+      config: { access: ['operator', 'service'] },
+      schema: {
+        tags: ['cases'],
+        summary:
+          'The staff a case can be assigned to: enabled operators, technicians, service agents, admins',
+        response: {
+          200: z.object({
+            users: z.array(
+              z.object({
+                id: z.string(),
+                name: z.string(),
+                role: z.string(),
+                self: z.boolean().describe('the signed-in user'),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const p = principalOf(req);
+      const me = p.kind === 'user' ? p.userId : null;
+      const rows = await db
+        .selectFrom('users')
+        .select(['id', 'username', 'display_name', 'role'])
+        .where('utility_id', '=', p.utilityId)
+        .where('role', 'in', ['operator', 'technician', 'service', 'admin'])
+        .where('disabled_at', 'is', null)
+        .orderBy('role')
+        .orderBy('username')
+        .execute();
+      return {
+        users: rows.map((u) => ({
+          id: u.id,
+          name: u.display_name ?? u.username,
+          role: u.role,
+          self: u.id === me,
+        })),
+      };
+    },
+  );
+
   app.post(
     '/api/v1/alerts/stream-tickets',
     {
