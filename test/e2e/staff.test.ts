@@ -134,7 +134,7 @@ describe.each(LANGS)('customer service (%s)', (lang) => {
     await page.locator('[data-screen="case"]').waitFor();
     await page.locator('#case-next').selectOption('in_progress');
     await page.locator('#case-note').fill('A technician visits tomorrow.');
-    await page.locator('form button[type=submit]').click();
+    await page.locator('form.case-move button[type=submit]').click();
     await expect
       .poll(() => textOf(page.getByTestId('case-status')))
       .toBe(lang === 'ar' ? 'قيد المعالجة' : 'In progress');

@@ -6,6 +6,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api } from './api.js';
+import { Consumption, Quantity } from './chart.js';
 import { html } from './html.js';
 import { dateTime, num, problemText, t, todayIn } from './i18n.js';
 import { formatMinor, latinDigits, parseAmount } from './money.js';
@@ -205,8 +206,43 @@ function commandPayload(kind) {
   return { reason: 'operator' };
 }
 
+/** A kind the API gives as a code (event, ledger entry, token) in the reader's language; the code if unknown. */
+function kindLabel(group, kind) {
+  const key = `${group}.${kind}`;
+  const text = t(key);
+  return text === key ? kind : text;
+}
+
+const SETTLED = ['acknowledged', 'failed', 'expired'];
+const WATCH_MS = 1500;
+
+/**
+ * Commands sent from this page, read again (`GET /api/v1/commands/{id}`) every 1.5 s until each is
+ * acknowledged, failed or expired; `onSettled` runs when one settles (the meter's state has changed).
+ */
+function useCommandWatch(onSettled) {
+  const [watched, setWatched] = useState([]);
+  useEffect(() => {
+    const open = watched.filter((c) => !SETTLED.includes(c.state));
+    if (open.length === 0) return;
+    let live = true;
+    const timer = setTimeout(async () => {
+      const fresh = await Promise.all(open.map((c) => api('GET', `/api/v1/commands/${c.id}`).catch(() => c)));
+      if (!live) return;
+      setWatched((all) => all.map((c) => fresh.find((f) => f.id === c.id) ?? c));
+      if (fresh.some((f) => SETTLED.includes(f.state))) onSettled();
+    }, WATCH_MS);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [watched]);
+  return { watched, watch: (command) => setWatched((all) => [command, ...all]) };
+}
+
 function MeterPage({ params, who }) {
   const { data, error, reload } = useApi(`/api/v1/fleet/meters/${params.id}`);
+  const { watched, watch } = useCommandWatch(reload);
   const [pending, setPending] = useState(null);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
@@ -220,7 +256,7 @@ function MeterPage({ params, who }) {
     setBusy(true);
     setCmdError(null);
     try {
-      await api('POST', `/api/v1/vends/${pushing.vendId}/push`);
+      watch(await api('POST', `/api/v1/vends/${pushing.vendId}/push`));
       setNotice(t('ops.pushQueued'));
       setPushing(null);
       reload();
@@ -236,14 +272,15 @@ function MeterPage({ params, who }) {
     setCmdError(null);
     try {
       // The meter is told why (the contract's reason code); the person's note goes to the command row.
-      await api('POST', `/api/v1/meters/${params.id}/commands`, {
+      const command = await api('POST', `/api/v1/meters/${params.id}/commands`, {
         body: {
           kind: pending,
           payload: commandPayload(pending),
           ...(reason.trim() ? { reason: reason.trim() } : {}),
         },
       });
-      setNotice(t('meter.commandQueued', { command: t(`command.${pending}`) }));
+      watch(command);
+      setNotice(null);
       setPending(null);
       setReason('');
       reload();
@@ -255,6 +292,9 @@ function MeterPage({ params, who }) {
   }
 
   const m = data?.meter;
+  const unit = m?.kind === 'water' ? 'L' : 'Wh';
+  const stateOf = (c) => watched.find((w) => w.id === c.id)?.state ?? c.state;
+  const latest = watched[0];
   return html`<${Screen} name="fleet-meter" title=${m ? t('meter.title', { serial: m.serial }) : t('common.loading')} wide>
     <${Alert}>${error}<//>
     <${Alert} kind="ok">${notice}<//>
@@ -268,10 +308,38 @@ function MeterPage({ params, who }) {
             <div><dt>${t('meter.mode')}</dt><dd>${t(`meter.mode.${m.mode}`)} · ${m.protocol}</dd></div>
             <div>
               <dt>${t('meter.credit')}</dt>
-              <dd>${data.credit ? html`<bdi dir="ltr">${num(data.credit.amount)}</bdi> ${data.credit.currency}` : '—'}</dd>
+              <dd data-testid="meter-credit">
+                ${
+                  data.credit
+                    ? html`<bdi dir="ltr">${num(data.credit.amount)}</bdi> ${data.credit.currency}`
+                    : data.creditUnits !== null
+                      ? html`<${Quantity} units=${data.creditUnits} unit=${unit} />`
+                      : '—'
+                }
+              </dd>
             </div>
             <div><dt>${t('fleet.lastSeen')}</dt><dd>${m.lastSeenAt ? dateTime(m.lastSeenAt) : '—'}</dd></div>
+            <div>
+              <dt>${t('meter.lastReading')}</dt>
+              <dd data-testid="last-reading">
+                ${
+                  m.lastReading
+                    ? html`${m.lastReading.register !== null ? html`<${Quantity} units=${m.lastReading.register} unit=${unit} />` : '—'}
+                      <span class="hint reading-at">${dateTime(m.lastReading.ts)}</span>
+                      ${
+                        m.lastReading.relay === null
+                          ? null
+                          : html` <span class=${`badge ${m.lastReading.relay ? 'ok' : 'bad'}`}>
+                              ${t(m.lastReading.relay ? 'meter.relayOn' : 'meter.relayOff')}
+                            </span>`
+                      }`
+                    : '—'
+                }
+              </dd>
+            </div>
           </dl>
+          <h2>${t('meter.consumption')}</h2>
+          <${Consumption} path=${`/api/v1/fleet/meters/${params.id}/consumption`} heading="h3" />
           ${
             mayCommand
               ? html`<h2>${t('meter.commands')}</h2>
@@ -291,6 +359,15 @@ function MeterPage({ params, who }) {
                 </div>`
               : null
           }
+          <p class="live-state" role="status" aria-live="polite" data-testid="command-live">
+            ${
+              latest
+                ? html`<span class=${`badge ${latest.state === 'acknowledged' ? 'ok' : SETTLED.includes(latest.state) ? 'bad' : ''}`}>
+                    ${t('meter.commandNow', { command: t(`command.${latest.kind}`), state: t(`commandState.${latest.state}`) })}
+                  </span>${SETTLED.includes(latest.state) ? null : html` <span class="hint">${t('meter.watching')}</span>`}`
+                : null
+            }
+          </p>
           <${Confirm}
             open=${pending !== null}
             title=${pending ? t('meter.confirmTitle', { command: t(`command.${pending}`), serial: m.serial }) : ''}
@@ -322,7 +399,7 @@ function MeterPage({ params, who }) {
                 ${data.commands.map(
                   (c) => html`<tr>
                     <td>${t(`command.${c.kind}`)}</td>
-                    <td><span class="badge">${t(`commandState.${c.state}`)}</span></td>
+                    <td><span class=${`badge ${stateOf(c) === 'acknowledged' ? 'ok' : ['failed', 'expired'].includes(stateOf(c)) ? 'bad' : ''}`}>${t(`commandState.${stateOf(c)}`)}</span></td>
                     <td>${dateTime(c.createdAt)}</td>
                   </tr>`,
                 )}
@@ -332,14 +409,14 @@ function MeterPage({ params, who }) {
           <${SimpleTable}
             caption=${t('meter.events')}
             rows=${data.events}
-            cols=${[[t('meter.at'), (e) => dateTime(e.ts)], [t('meter.event'), (e) => e.kind]]}
+            cols=${[[t('meter.at'), (e) => dateTime(e.ts)], [t('meter.event'), (e) => kindLabel('eventKind', e.kind)]]}
           />
           <${SimpleTable}
             caption=${t('meter.tokens')}
             rows=${data.tokens}
             cols=${[
               [t('meter.at'), (x) => dateTime(x.issuedAt)],
-              [t('meter.tokenKind'), (x) => x.kind],
+              [t('meter.tokenKind'), (x) => kindLabel('tokenKind', x.kind)],
               [
                 t('token.label'),
                 (x) =>
@@ -386,7 +463,7 @@ function MeterPage({ params, who }) {
             rows=${data.ledger}
             cols=${[
               [t('meter.at'), (x) => dateTime(x.at)],
-              [t('meter.entry'), (x) => x.kind],
+              [t('meter.entry'), (x) => kindLabel('ledgerKind', x.kind)],
               [t('meter.amount'), (x) => html`<bdi dir="ltr">${num(x.amount)}</bdi>`, 'n'],
             ]}
           />`
@@ -1187,6 +1264,7 @@ function Cases({ query, navigate }) {
   const status = query.get('status') ?? OPEN_STATUSES;
   const { data, error } = useApi(`/api/v1/cases?status=${encodeURIComponent(status)}`);
   return html`<${Screen} name="cases" title=${t('cases.title')} wide>
+    <p><a class="button primary" href="/#/service/cases/new" data-testid="new-case">${t('cases.new')}</a></p>
     <div class="field">
       <label for="case-status">${t('cases.show')}</label>
       <select id="case-status" value=${status} onChange=${(e) => navigate(`/service/cases?status=${e.currentTarget.value}`)}>
@@ -1208,6 +1286,7 @@ function Cases({ query, navigate }) {
             [t('cases.subject'), (c) => c.subject],
             [t('cases.category'), (c) => t(`category.${c.category}`)],
             [t('cases.status'), (c) => html`<span class="badge">${t(`status.${c.status}`)}</span>`],
+            [t('cases.assignee'), (c) => (c.assignee ? html`<bdi>${c.assignee.name}</bdi>` : '—')],
             [
               t('cases.due'),
               (c) => html`<span class=${c.overdue ? 'badge bad' : ''}>${dateTime(c.slaDueAt)}</span>`,
@@ -1219,14 +1298,187 @@ function Cases({ query, navigate }) {
   <//>`;
 }
 
+const CASE_CHANNELS = ['phone', 'walk_in', 'email', 'sms'];
+const CASE_CATEGORIES = ['complaint', 'request', 'meter_fault', 'billing_dispute'];
+
+/** The staff a case can go to, "me" first: options of a <select> whose empty value means nobody. */
+function AssigneeOptions({ staff }) {
+  return html`<option value="">${t('cases.nobody')}</option>
+    <option value="me">${t('cases.me')}</option>
+    ${(staff ?? [])
+      .filter((u) => !u.self)
+      .map((u) => html`<option value=${u.id}>${u.name} (${t(`role.${u.role}`)})</option>`)}`;
+}
+
+/**
+ * A case opened by an agent for a customer who called, came in, wrote or texted: the channel, the category,
+ * the customer found by meter serial, account number or name (their account and meter come with them), the
+ * subject and description, and who works it.
+ */
+function CaseNew({ navigate }) {
+  const staff = useApi('/api/v1/staff');
+  const [form, setForm] = useState({
+    channel: 'phone',
+    category: 'complaint',
+    subject: '',
+    description: '',
+    assignee: 'me',
+  });
+  const [q, setQ] = useState('');
+  const [found, setFound] = useState(null);
+  const [picked, setPicked] = useState(null);
+  const [errors, setErrors] = useState({});
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState(null);
+  const set = (key) => (e) => setForm({ ...form, [key]: e.currentTarget.value });
+
+  async function search(e) {
+    e.preventDefault();
+    setFailure(null);
+    if (!q.trim()) return;
+    try {
+      const res = await api('GET', `/api/v1/fleet/meters?q=${encodeURIComponent(q.trim())}&limit=10`);
+      setFound(res.meters.filter((m) => m.customer));
+    } catch (err) {
+      setFailure(problemText(err));
+    }
+  }
+
+  async function open(e) {
+    e.preventDefault();
+    const errs = {};
+    if (!picked) errs.customer = t('cases.pickCustomer');
+    if (!form.subject.trim()) errs.subject = t('cases.subjectRequired');
+    setErrors(errs);
+    if (Object.keys(errs).length > 0) return;
+    // Opening takes an id: "me" is the signed-in user's own row of the staff list.
+    const assigneeId = form.assignee === 'me' ? staff.data?.users.find((u) => u.self)?.id : form.assignee;
+    setBusy(true);
+    setFailure(null);
+    try {
+      const created = await api('POST', '/api/v1/cases', {
+        body: {
+          channel: form.channel,
+          category: form.category,
+          subject: form.subject.trim(),
+          description: form.description.trim(),
+          customerId: picked.customer.id,
+          ...(picked.account ? { accountId: picked.account.id } : {}),
+          meterId: picked.id,
+          ...(assigneeId ? { assigneeId } : {}),
+        },
+      });
+      navigate(`/service/cases/${created.id}`);
+    } catch (err) {
+      setFailure(problemText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return html`<${Screen} name="case-new" title=${t('cases.new')}>
+    <p><a href="/#/service/cases">${t('cases.back')}</a></p>
+    <form class="inline" role="search" onSubmit=${search} novalidate>
+      <div class="field">
+        <label for="case-find">${t('cases.find')}</label>
+        <input id="case-find" type="search" value=${q} onInput=${(e) => setQ(e.currentTarget.value)} />
+      </div>
+      <button type="submit">${t('common.search')}</button>
+    </form>
+    ${
+      found
+        ? found.length === 0
+          ? html`<p role="status">${t('cases.noCustomer')}</p>`
+          : html`<fieldset class="choices" data-testid="case-customers">
+              <legend>${t('cases.customer')}</legend>
+              ${found.map(
+                (m) => html`<label class="check" for=${`case-customer-${m.id}`}>
+                  <input
+                    id=${`case-customer-${m.id}`}
+                    type="radio"
+                    name="case-customer"
+                    value=${m.id}
+                    checked=${picked?.id === m.id}
+                    onChange=${() => {
+                      setPicked(m);
+                      setErrors({ ...errors, customer: undefined });
+                    }}
+                  />
+                  <bdi>${m.customer.name}</bdi> · <bdi dir="ltr">${num(m.account?.number ?? '')}</bdi> ·
+                  <bdi dir="ltr">${num(m.serial)}</bdi>
+                </label>`,
+              )}
+            </fieldset>`
+        : null
+    }
+    ${errors.customer ? html`<p class="field-error" role="alert">${errors.customer}</p>` : null}
+    <form onSubmit=${open} novalidate>
+      <div class="field">
+        <label for="case-channel">${t('cases.channel')}</label>
+        <select id="case-channel" value=${form.channel} onChange=${set('channel')}>
+          ${CASE_CHANNELS.map((c) => html`<option value=${c}>${t(`channel.${c}`)}</option>`)}
+        </select>
+      </div>
+      <div class="field">
+        <label for="case-category">${t('cases.category')}</label>
+        <select id="case-category" value=${form.category} onChange=${set('category')}>
+          ${CASE_CATEGORIES.map((c) => html`<option value=${c}>${t(`category.${c}`)}</option>`)}
+        </select>
+      </div>
+      <${Field} id="case-subject" label=${t('cases.subject')} value=${form.subject} error=${errors.subject} maxlength="200" onInput=${set('subject')} />
+      <div class="field">
+        <label for="case-description">${t('cases.description')}</label>
+        <textarea id="case-description" rows="4" value=${form.description} onInput=${set('description')}></textarea>
+      </div>
+      <div class="field">
+        <label for="case-assignee">${t('cases.assignTo')}</label>
+        <select id="case-assignee" value=${form.assignee} onChange=${set('assignee')}>
+          <${AssigneeOptions} staff=${staff.data?.users} />
+        </select>
+      </div>
+      <${Alert}>${failure ?? staff.error}<//>
+      <${Submit} busy=${busy}>${t('cases.openIt')}<//>
+    </form>
+  <//>`;
+}
+
 const NEXT_STATUS = ['in_progress', 'waiting_customer', 'resolved', 'closed'];
 
 function CasePage({ params }) {
   const { data, error, reload } = useApi(`/api/v1/cases/${params.id}`);
-  const [status, setStatus] = useState('in_progress');
+  const staff = useApi('/api/v1/staff');
+  const [status, setStatus] = useState(null);
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const [moveError, setMoveError] = useState(null);
+  const [assignee, setAssignee] = useState('me');
+  const [assignNotice, setAssignNotice] = useState(null);
+  const assignmentText = (id) => {
+    const name = staff.data?.users.find((u) => u.id === id)?.name;
+    if (id === null) return t('cases.unassigned');
+    return name ? t('cases.assignedTo', { name }) : t('caseEvent.assignment');
+  };
+  // The move goes somewhere else: the case's own status is not offered.
+  const nextStatuses = NEXT_STATUS.filter((s) => s !== data?.status);
+  const chosen = nextStatuses.includes(status) ? status : nextStatuses[0];
+
+  async function assign(e) {
+    e.preventDefault();
+    setBusy(true);
+    setMoveError(null);
+    setAssignNotice(null);
+    try {
+      const c = await api('PUT', `/api/v1/cases/${params.id}/assignee`, {
+        body: { assigneeId: assignee === '' ? null : assignee },
+      });
+      setAssignNotice(c.assignee ? t('cases.assignedTo', { name: c.assignee.name }) : t('cases.unassigned'));
+      reload();
+    } catch (err) {
+      setMoveError(problemText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
 
   async function move(e) {
     e.preventDefault();
@@ -1234,7 +1486,7 @@ function CasePage({ params }) {
     setMoveError(null);
     try {
       await api('POST', `/api/v1/cases/${params.id}/status`, {
-        body: { status, ...(note.trim() ? { note: note.trim() } : {}) },
+        body: { status: chosen, ...(note.trim() ? { note: note.trim() } : {}) },
       });
       setNote('');
       reload();
@@ -1255,13 +1507,30 @@ function CasePage({ params }) {
             <div><dt>${t('cases.category')}</dt><dd>${t(`category.${c.category}`)}</dd></div>
             <div><dt>${t('receipt.customer')}</dt><dd><bdi>${c.customer?.name ?? '—'}</bdi></dd></div>
             <div><dt>${t('cases.due')}</dt><dd>${dateTime(c.slaDueAt)}</dd></div>
+            <div><dt>${t('cases.channel')}</dt><dd>${t(`channel.${c.channel}`)}</dd></div>
+            ${c.meter ? html`<div><dt>${t('receipt.meter')}</dt><dd><a href=${`/#/ops/meters/${c.meter.id}`}><bdi dir="ltr">${num(c.meter.serial)}</bdi></a></dd></div>` : null}
+            <div><dt>${t('cases.assignee')}</dt><dd data-testid="case-assignee">${c.assignee ? html`<bdi>${c.assignee.name}</bdi>` : t('cases.nobody')}</dd></div>
           </dl>
           <p>${c.description}</p>
-          <form onSubmit=${move} novalidate>
+          ${
+            c.status === 'closed'
+              ? null
+              : html`<form class="inline case-assign" onSubmit=${assign} novalidate>
+                  <div class="field">
+                    <label for="case-assign">${t('cases.assignTo')}</label>
+                    <select id="case-assign" value=${assignee} onChange=${(e) => setAssignee(e.currentTarget.value)}>
+                      <${AssigneeOptions} staff=${staff.data?.users} />
+                    </select>
+                  </div>
+                  <button type="submit" disabled=${busy}>${t('cases.assign')}</button>
+                </form>
+                <${Alert} kind="ok">${assignNotice}<//>`
+          }
+          <form class="case-move" onSubmit=${move} novalidate>
             <div class="field">
               <label for="case-next">${t('cases.moveTo')}</label>
-              <select id="case-next" value=${status} onChange=${(e) => setStatus(e.currentTarget.value)}>
-                ${NEXT_STATUS.map((s) => html`<option value=${s}>${t(`status.${s}`)}</option>`)}
+              <select id="case-next" value=${chosen} onChange=${(e) => setStatus(e.currentTarget.value)}>
+                ${nextStatuses.map((s) => html`<option value=${s}>${t(`status.${s}`)}</option>`)}
               </select>
             </div>
             <div class="field">
@@ -1279,7 +1548,9 @@ function CasePage({ params }) {
                 ${
                   e.kind === 'status'
                     ? t('cases.moved', { from: t(`status.${e.fromStatus}`), to: t(`status.${e.toStatus}`) })
-                    : t(`caseEvent.${e.kind}`)
+                    : e.kind === 'assignment'
+                      ? assignmentText(e.assigneeId)
+                      : t(`caseEvent.${e.kind}`)
                 }
                 ${e.note ? html`<q>${e.note}</q>` : null}
               </li>`,
@@ -1333,6 +1604,7 @@ export const STAFF_ROUTES = [
   { pattern: /^\/ops\/reports$/, roles: ['operator'], screen: Reports },
   { pattern: /^\/service\/transfer$/, roles: ['operator', 'service'], screen: Transfer },
   { pattern: /^\/service\/cases$/, roles: ['operator', 'service'], screen: Cases },
+  { pattern: /^\/service\/cases\/new$/, roles: ['operator', 'service'], screen: CaseNew },
   { pattern: /^\/service\/cases\/(?<id>[0-9a-f-]{36})$/, roles: ['operator', 'service'], screen: CasePage },
   { pattern: /^\/service\/kpi$/, roles: ['operator', 'service'], screen: Kpi },
 ];

@@ -201,12 +201,28 @@ function CredentialsStep({ meter, onDone, alive }) {
   const [creds, setCreds] = useState(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
+  // An active meter that is online now works with its present password: new credentials cut it off.
+  const [inService, setInService] = useState(meter.status === 'active' ? null : false);
+  const [confirming, setConfirming] = useState(false);
+
+  useEffect(() => {
+    if (meter.status !== 'active') return;
+    let live = true;
+    api('GET', `/api/v1/meters/${meter.id}/status`).then(
+      (s) => live && setInService(s.online),
+      () => live && setInService(false),
+    );
+    return () => {
+      live = false;
+    };
+  }, [meter.id]);
 
   async function issue() {
     setBusy(true);
     setError(null);
     try {
       setCreds(await api('POST', `/api/v1/meters/${meter.id}/mqtt-credentials`));
+      setConfirming(false);
     } catch (err) {
       setError(problemText(err));
     } finally {
@@ -238,8 +254,29 @@ function CredentialsStep({ meter, onDone, alive }) {
 
   if (!creds) {
     return html`<p>${t('tech.credentialsHint')}</p>
-      <div class="actions"><button type="button" class="primary" disabled=${busy} onClick=${issue}>${t('tech.issueCredentials')}</button></div>
-      <${Alert}>${error}<//>`;
+      ${inService ? html`<div class="alert warn" role="note" data-testid="in-service">${t('tech.inServiceWarning', { serial: meter.serial })}</div>` : null}
+      <div class="actions">
+        <button
+          type="button"
+          class=${inService ? 'danger' : 'primary'}
+          disabled=${busy || inService === null}
+          onClick=${() => (inService ? setConfirming(true) : issue())}
+        >
+          ${t('tech.issueCredentials')}
+        </button>
+      </div>
+      <${Confirm}
+        id="credentials-confirm"
+        open=${confirming}
+        title=${t('tech.inServiceTitle', { serial: meter.serial })}
+        busy=${busy}
+        onConfirm=${issue}
+        onCancel=${() => setConfirming(false)}
+      >
+        <p>${t('tech.inServiceWarning', { serial: meter.serial })}</p>
+        <${Alert}>${error}<//>
+      <//>
+      <${Alert}>${confirming ? null : error}<//>`;
   }
   const row = (key, value, testid) =>
     html`<div><dt>${t(key)}</dt><dd><code dir="ltr" class="mono" data-testid=${testid}>${value ?? '—'}</code></dd></div>`;
