@@ -215,7 +215,7 @@ describe.each(LANGS)('staff screens after the demo (%s)', (lang) => {
     await expect.poll(() => textOf(page.getByTestId('case-assignee'))).toBe('omar');
     await expect
       .poll(() => textOf(page.locator('.timeline')))
-      .toContain(lang === 'ar' ? 'أُسندت إلى omar.' : 'Assigned to omar.');
+      .toContain(lang === 'ar' ? 'أُسندت إلى \u2068omar\u2069.' : 'Assigned to \u2068omar\u2069.');
     await expectDirection(page, lang);
     await screenshot(page, `service-case-assigned-${lang}`);
     await pageDone(page);

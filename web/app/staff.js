@@ -1456,7 +1456,8 @@ function CasePage({ params }) {
   const assignmentText = (id) => {
     const name = staff.data?.users.find((u) => u.id === id)?.name;
     if (id === null) return t('cases.unassigned');
-    return name ? t('cases.assignedTo', { name }) : t('caseEvent.assignment');
+    // A Latin name keeps its place in Arabic text (first-strong isolate).
+    return name ? t('cases.assignedTo', { name: `\u2068${name}\u2069` }) : t('caseEvent.assignment');
   };
   // The move goes somewhere else: the case's own status is not offered.
   const nextStatuses = NEXT_STATUS.filter((s) => s !== data?.status);
@@ -1471,7 +1472,11 @@ function CasePage({ params }) {
       const c = await api('PUT', `/api/v1/cases/${params.id}/assignee`, {
         body: { assigneeId: assignee === '' ? null : assignee },
       });
-      setAssignNotice(c.assignee ? t('cases.assignedTo', { name: c.assignee.name }) : t('cases.unassigned'));
+      setAssignNotice(
+        c.assignee
+          ? t('cases.assignedTo', { name: `\u2068${c.assignee.name}\u2069` })
+          : t('cases.unassigned'),
+      );
       reload();
     } catch (err) {
       setMoveError(problemText(err));
@@ -1511,7 +1516,7 @@ function CasePage({ params }) {
             ${c.meter ? html`<div><dt>${t('receipt.meter')}</dt><dd><a href=${`/#/ops/meters/${c.meter.id}`}><bdi dir="ltr">${num(c.meter.serial)}</bdi></a></dd></div>` : null}
             <div><dt>${t('cases.assignee')}</dt><dd data-testid="case-assignee">${c.assignee ? html`<bdi>${c.assignee.name}</bdi>` : t('cases.nobody')}</dd></div>
           </dl>
-          <p>${c.description}</p>
+          <p dir="auto">${c.description}</p>
           ${
             c.status === 'closed'
               ? null
