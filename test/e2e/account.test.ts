@@ -5,31 +5,27 @@
  * settings, and a case opened and followed as customer service answers it. Then the token by SMS after an
  * online top-up. Arabic pages are checked for right-to-left layout; screenshots go to test-output/screenshots/.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { minorUnits } from '../../src/store/schema.ts';
 import { expectDirection, focusedId, unlabelledFields } from './layout.ts';
 import {
   pageDone as done,
+  kioskSale,
   type Lang,
-  launchChromium,
-  newPage as openPage,
   PASSWORD,
   type Page,
   screenshot,
-  startWebWorld,
+  staffSession,
   textOf,
-  type WebWorld,
+  useWebWorld,
 } from './support.ts';
 
 const LANGS: readonly Lang[] = ['ar', 'en'];
 const PHONE = { width: 390, height: 844 };
 const HUDA = '+962790000001'; // the vending fixture's customer
 
-let world: WebWorld;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-
-const newPage = (lang: Lang, viewport = PHONE): Promise<Page> => openPage(browser, lang, viewport);
-const db = () => world.server.core.store.db;
+const newPage = (lang: Lang, viewport = PHONE): Promise<Page> => web.newPage(lang, viewport);
+const db = () => web.world.server.core.store.db;
 
 const TEXT = {
   ar: {
@@ -71,7 +67,7 @@ async function latestCode(recipient: string): Promise<string | null> {
 
 /** Signs Huda in through the two sign-in screens; ends on her meters. */
 async function signIn(page: Page, lang: Lang) {
-  await page.goto(`${world.url}/`);
+  await page.goto(`${web.world.url}/`);
   await page.locator('main a[href="/#/account/signin"]').click();
   await page.locator('[data-screen="account-signin"]').waitFor();
   await expect.poll(() => textOf(page.locator('h1'))).toBe(TEXT[lang].signIn);
@@ -92,9 +88,7 @@ async function signIn(page: Page, lang: Lang) {
   await page.locator('[data-screen="account-home"]').waitFor();
 }
 
-beforeAll(async () => {
-  world = await startWebWorld('account');
-  browser = await launchChromium();
+const web = useWebWorld('account', async (world) => {
   const { seed } = world;
   // Ten days of readings (cumulative Wh) for the consumption chart, the meter's last reported credit, and
   // the balance engine's days-left estimate.
@@ -118,19 +112,7 @@ beforeAll(async () => {
       details: { reason: 'days_left_below_threshold', creditMinor: '7250', daysLeft: 4.6 },
     })
     .execute();
-  await world.server.core.vending.vend({
-    utilityId: seed.utilityId,
-    meter: 'jo-M-0001',
-    amountMinor: 5000n,
-    channel: { kind: 'vendor', vendorId: seed.vendorId, kioskId: seed.kioskId },
-    idempotencyKey: 'account-e2e-1',
-    actor: `kiosk:${seed.kioskId}`,
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await world?.close();
+  await kioskSale(world, 'account-e2e-1');
 });
 
 describe.each(LANGS)('customer account (%s)', (lang) => {
@@ -202,7 +184,7 @@ describe.each(LANGS)('customer account (%s)', (lang) => {
     const account = await db()
       .selectFrom('accounts')
       .select(['low_credit_alert_enabled', 'low_credit_alert_minor', 'low_credit_alert_days'])
-      .where('id', '=', world.seed.accountId)
+      .where('id', '=', web.world.seed.accountId)
       .executeTakeFirstOrThrow();
     expect(account).toEqual({
       low_credit_alert_enabled: true,
@@ -224,13 +206,8 @@ describe.each(LANGS)('customer account (%s)', (lang) => {
     await page.locator('[data-screen="account-case"]').waitFor();
     await expect.poll(() => textOf(page.getByTestId('timeline'))).toContain(TEXT[lang].opened);
     const caseId = /\/account\/cases\/([0-9a-f-]{36})/.exec(page.url())![1]!;
-    const staff = await fetch(`${world.url}/api/v1/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ utility: 'jo', username: 'salma', password: PASSWORD }),
-    });
-    const { token: salma } = (await staff.json()) as { token: string };
-    const moved = await fetch(`${world.url}/api/v1/cases/${caseId}/status`, {
+    const salma = await staffSession(web.world.url, 'jo', 'salma', PASSWORD);
+    const moved = await fetch(`${web.world.url}/api/v1/cases/${caseId}/status`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${salma}` },
       body: JSON.stringify({ status: 'in_progress', note: 'A technician visits tomorrow.' }),
@@ -250,7 +227,7 @@ describe.each(LANGS)('customer account (%s)', (lang) => {
 describe('customer sign-in', () => {
   it('refuses a wrong code on the same screen, from the keyboard', async () => {
     const page = await newPage('en');
-    await page.goto(`${world.url}/#/account/signin`);
+    await page.goto(`${web.world.url}/#/account/signin`);
     await page.locator('#contact').waitFor();
     await page.locator('#contact').focus();
     await page.keyboard.type('+962799999999');
@@ -269,7 +246,7 @@ describe('customer sign-in', () => {
 describe.each(LANGS)('the token by SMS after a top-up (%s)', (lang) => {
   it('sends the token on screen to the number typed, through the outbox', async () => {
     const page = await newPage(lang);
-    await page.goto(`${world.url}/`);
+    await page.goto(`${web.world.url}/`);
     await page.locator('#meter').fill('jo-M-0001');
     await page.locator('form button[type=submit]').click();
     await page.locator('#amount').fill('10');

@@ -5,37 +5,16 @@
  * screenshot of each role's main screen in each language is saved under test-output/screenshots/.
  */
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { documentDir, expectDirection, focusedId, unlabelledFields } from './layout.ts';
-import {
-  pageDone as done,
-  type Lang,
-  launchChromium,
-  newPage as openPage,
-  type Page,
-  screenshot,
-  startWebWorld,
-  textOf,
-  type WebWorld,
-} from './support.ts';
+import { pageDone as done, type Lang, type Page, screenshot, textOf, useWebWorld } from './support.ts';
 
 const LANGS: readonly Lang[] = ['ar', 'en'];
 const PHONE = { width: 390, height: 844 };
 
-let world: WebWorld;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
+const web = useWebWorld('journeys');
 
-const newPage = (lang: Lang, viewport = PHONE): Promise<Page> => openPage(browser, lang, viewport);
-
-beforeAll(async () => {
-  world = await startWebWorld('journeys');
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await world?.close();
-});
+const newPage = (lang: Lang, viewport = PHONE): Promise<Page> => web.newPage(lang, viewport);
 
 const TEXT = {
   ar: {
@@ -50,7 +29,7 @@ const TEXT = {
 describe('the first screen', () => {
   it('offers both languages and switches direction, and remembers the choice', async () => {
     const page = await newPage('en');
-    await page.goto(`${world.url}/`);
+    await page.goto(`${web.world.url}/`);
     await expect.poll(() => textOf(page.locator('h1'))).toBe(TEXT.en.topupTitle);
     await expectDirection(page, 'en');
     await page.getByTestId('lang-switch').click();
@@ -67,7 +46,7 @@ describe('the first screen', () => {
 
   it('is usable from the keyboard alone: every field has a label, and the form submits with Enter', async () => {
     const page = await newPage('en');
-    await page.goto(`${world.url}/`);
+    await page.goto(`${web.world.url}/`);
     await page.locator('#meter').waitFor();
     const unlabelled = await unlabelledFields(page);
     expect(unlabelled).toBe(0);
@@ -99,7 +78,7 @@ describe.each(LANGS)('customer top-up (%s)', (lang) => {
     };
 
     // 1: the meter number.
-    await page.goto(`${world.url}/`);
+    await page.goto(`${web.world.url}/`);
     await seen('topup-meter');
     await expect.poll(() => textOf(page.locator('h1'))).toBe(TEXT[lang].topupTitle);
     await expectDirection(page, lang);
@@ -136,7 +115,9 @@ describe.each(LANGS)('customer top-up (%s)', (lang) => {
     await expect.poll(() => textOf(page.locator('h1'))).toBe(TEXT[lang].tokenTitle);
     expect(await token.getAttribute('dir')).toBe('ltr');
     const session = new URL(page.url()).searchParams.get('session');
-    const paid = (await (await fetch(`${world.url}/api/v1/checkout/${session}`)).json()) as { token: string };
+    const paid = (await (await fetch(`${web.world.url}/api/v1/checkout/${session}`)).json()) as {
+      token: string;
+    };
     expect(shown.replaceAll('-', '')).toBe(paid.token);
     await expect.poll(() => textOf(page.locator('.receipt'))).toContain('jo-M-0001');
     await expectDirection(page, lang);
@@ -148,7 +129,7 @@ describe.each(LANGS)('customer top-up (%s)', (lang) => {
 
   it('explains an amount it cannot accept without leaving the screen', async () => {
     const page = await newPage(lang);
-    await page.goto(`${world.url}/`);
+    await page.goto(`${web.world.url}/`);
     await page.locator('#meter').fill('jo-M-0001');
     await page.locator('form button[type=submit]').click();
     await page.locator('[data-screen="topup-quote"]').waitFor();
@@ -164,8 +145,8 @@ describe.each(LANGS)('customer top-up (%s)', (lang) => {
 describe.each(LANGS)('vendor kiosk (%s)', (lang) => {
   it('signs in with the kiosk key, sells, reprints, and closes the day', async () => {
     const page = await newPage(lang);
-    await page.goto(`${world.url}/#/kiosk/signin`);
-    await page.locator('#kiosk-key').fill(world.kioskKey);
+    await page.goto(`${web.world.url}/#/kiosk/signin`);
+    await page.locator('#kiosk-key').fill(web.world.kioskKey);
     await page.locator('form button[type=submit]').click();
     await page.locator('[data-screen="kiosk-sell"]').waitFor();
     await page.getByTestId('available').waitFor();
@@ -183,7 +164,7 @@ describe.each(LANGS)('vendor kiosk (%s)', (lang) => {
     await expect.poll(() => textOf(page.locator('h1'))).toBe(TEXT[lang].sold);
     const shown = (await page.getByTestId('token').textContent())?.replace(/\s/g, '') ?? '';
     expect(shown).toMatch(/^\d{4}(-\d{4}){4}$/);
-    const vend = await world.server.core.store.db
+    const vend = await web.world.server.core.store.db
       .selectFrom('vends')
       .select(['id', 'token'])
       .where('token', '=', shown.replaceAll('-', ''))

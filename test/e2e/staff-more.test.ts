@@ -6,19 +6,9 @@
  * case's own status is never offered as the move); the commissioning wizard warning before new MQTT credentials
  * cut off a meter that is active and online.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectDirection, unlabelledFields } from './layout.ts';
-import {
-  type Lang,
-  launchChromium,
-  newPage,
-  pageDone,
-  screenshot,
-  signInAs,
-  startWebWorld,
-  textOf,
-  type WebWorld,
-} from './support.ts';
+import { kioskSale, type Lang, pageDone, screenshot, signInAs, textOf, useWebWorld } from './support.ts';
 
 const LANGS: readonly Lang[] = ['ar', 'en'];
 const DESKTOP = { width: 1280, height: 900 };
@@ -42,21 +32,9 @@ const TEXT = {
   },
 } as const;
 
-let world: WebWorld;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
-
-beforeAll(async () => {
-  world = await startWebWorld('staff-more');
-  browser = await launchChromium();
+const web = useWebWorld('staff-more', async (world) => {
   const db = world.server.core.store.db;
-  await world.server.core.vending.vend({
-    utilityId: world.seed.utilityId,
-    meter: 'jo-M-0001',
-    amountMinor: 5000n,
-    channel: { kind: 'vendor', vendorId: world.seed.vendorId, kioskId: world.seed.kioskId },
-    idempotencyKey: 'staff-more-1',
-    actor: `kiosk:${world.seed.kioskId}`,
-  });
+  await kioskSale(world, 'staff-more-1');
   // Five days of the cumulative register, the last one with the credit the meter keeps as energy (Wh left).
   const day = (n: number) => new Date(Date.now() - n * 86_400_000);
   await db
@@ -81,16 +59,11 @@ beforeAll(async () => {
     .execute();
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await world?.close();
-});
-
 describe.each(LANGS)('staff screens after the demo (%s)', (lang) => {
   it("a meter's page: chart, last reading, credit in kWh, kinds translated, a command followed live", async () => {
-    const page = await newPage(browser, lang, DESKTOP);
-    await signInAs(page, world.url, 'omar');
-    await page.goto(`${world.url}/#/ops/meters/${world.seed.meterId}`);
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, 'omar');
+    await page.goto(`${web.world.url}/#/ops/meters/${web.world.seed.meterId}`);
     await page.locator('[data-screen="fleet-meter"]').waitFor();
 
     await expect.poll(() => textOf(page.getByTestId('meter-credit'))).toBe('91.2 kWh');
@@ -121,11 +94,11 @@ describe.each(LANGS)('staff screens after the demo (%s)', (lang) => {
     await dialog.locator('.actions button.primary').click();
     await dialog.waitFor({ state: 'hidden' });
     await expect.poll(() => textOf(page.getByTestId('command-live'))).toContain(TEXT[lang].readNow);
-    const db = world.server.core.store.db;
+    const db = web.world.server.core.store.db;
     const sent = await db
       .selectFrom('commands')
       .select('id')
-      .where('meter_id', '=', world.seed.meterId)
+      .where('meter_id', '=', web.world.seed.meterId)
       .where('kind', '=', 'read_now')
       .orderBy('created_at', 'desc')
       .executeTakeFirstOrThrow();
@@ -152,8 +125,8 @@ describe.each(LANGS)('staff screens after the demo (%s)', (lang) => {
 
   it('customer service opens a case for a walk-in customer, assigns it, and moves it on', async () => {
     const subject = `Meter display blank (${lang})`;
-    const page = await newPage(browser, lang, DESKTOP);
-    await signInAs(page, world.url, 'salma');
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, 'salma');
     await page.locator('[data-screen="cases"]').waitFor();
     await page.getByTestId('new-case').click();
     await page.locator('[data-screen="case-new"]').waitFor();
@@ -177,7 +150,7 @@ describe.each(LANGS)('staff screens after the demo (%s)', (lang) => {
 
     await page.locator('[data-screen="case"]').waitFor();
     await expect.poll(() => textOf(page.getByTestId('case-assignee'))).toBe('salma');
-    const db = world.server.core.store.db;
+    const db = web.world.server.core.store.db;
     const row = await db
       .selectFrom('cases as c')
       .innerJoin('users as u', 'u.id', 'c.assignee_id')
@@ -187,8 +160,8 @@ describe.each(LANGS)('staff screens after the demo (%s)', (lang) => {
     expect(row).toEqual({
       channel: 'walk_in',
       category: 'meter_fault',
-      meter_id: world.seed.meterId,
-      customer_id: world.seed.customerId,
+      meter_id: web.world.seed.meterId,
+      customer_id: web.world.seed.customerId,
       status: 'open',
       username: 'salma',
     });
@@ -222,11 +195,11 @@ describe.each(LANGS)('staff screens after the demo (%s)', (lang) => {
   });
 
   it('the commissioning wizard warns before new MQTT credentials cut off a meter in service', async () => {
-    const db = world.server.core.store.db;
-    await db.updateTable('meters').set({ online: true }).where('id', '=', world.seed.meterId).execute();
-    const page = await newPage(browser, lang, DESKTOP);
-    await signInAs(page, world.url, 'tariq');
-    await page.goto(`${world.url}/#/tech/commission`);
+    const db = web.world.server.core.store.db;
+    await db.updateTable('meters').set({ online: true }).where('id', '=', web.world.seed.meterId).execute();
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, 'tariq');
+    await page.goto(`${web.world.url}/#/tech/commission`);
     await page.locator('[data-screen="commission"]').waitFor();
     await page.locator('#commission-serial').fill('jo-M-0001');
     await page.locator('form[role=search] button[type=submit]').click();
@@ -247,7 +220,7 @@ describe.each(LANGS)('staff screens after the demo (%s)', (lang) => {
     const meter = await db
       .selectFrom('meters')
       .select('mqtt_password_hash')
-      .where('id', '=', world.seed.meterId)
+      .where('id', '=', web.world.seed.meterId)
       .executeTakeFirstOrThrow();
     expect(meter.mqtt_password_hash).toBeNull();
     await pageDone(page);

@@ -4,46 +4,27 @@
  * a new tariff version with blocks, a new kiosk whose key is shown once and works, the audit log filtered, and
  * customer service transferring an account to an heir (evidence, eligibility, the heir told).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AccountId, CustomerId } from '../../src/store/schema.ts';
 import { expectDirection, unlabelledFields } from './layout.ts';
 import {
+  kioskSale,
   type Lang,
-  launchChromium,
-  newPage,
   type Page,
   pageDone,
   screenshot,
   signInAs,
-  startWebWorld,
   textOf,
-  type WebWorld,
+  useWebWorld,
 } from './support.ts';
 
 const LANGS: readonly Lang[] = ['ar', 'en'];
 const DESKTOP = { width: 1280, height: 900 };
 
-let world: WebWorld;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
 let vendId = '';
 
-beforeAll(async () => {
-  world = await startWebWorld('staff-ops');
-  browser = await launchChromium();
-  const sale = await world.server.core.vending.vend({
-    utilityId: world.seed.utilityId,
-    meter: 'jo-M-0001',
-    amountMinor: 5000n,
-    channel: { kind: 'vendor', vendorId: world.seed.vendorId, kioskId: world.seed.kioskId },
-    idempotencyKey: 'staff-ops-1',
-    actor: `kiosk:${world.seed.kioskId}`,
-  });
-  vendId = sale.vendId;
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await world?.close();
+const web = useWebWorld('staff-ops', async (world) => {
+  vendId = (await kioskSale(world, 'staff-ops-1')).vendId;
 });
 
 async function confirm(page: Page) {
@@ -54,18 +35,18 @@ async function confirm(page: Page) {
 }
 
 const commandsOf = (kind: string) =>
-  world.server.core.store.db
+  web.world.server.core.store.db
     .selectFrom('commands')
     .select(['kind', 'payload', 'reason'])
-    .where('meter_id', '=', world.seed.meterId)
+    .where('meter_id', '=', web.world.seed.meterId)
     .where('kind', '=', kind as never)
     .execute();
 
 describe.each(LANGS)('operator screens (%s)', (lang) => {
   it("a meter's page pushes a vend's token and sets the clock, each after a confirmation", async () => {
-    const page = await newPage(browser, lang, DESKTOP);
-    await signInAs(page, world.url, 'omar');
-    await page.goto(`${world.url}/#/ops/meters/${world.seed.meterId}`);
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, 'omar');
+    await page.goto(`${web.world.url}/#/ops/meters/${web.world.seed.meterId}`);
     await page.locator('[data-screen="fleet-meter"]').waitFor();
     await page.getByTestId('push-token').first().click();
     await confirm(page);
@@ -85,8 +66,8 @@ describe.each(LANGS)('operator screens (%s)', (lang) => {
   });
 
   it('reports: revenue and consumption per day, another period, and the CSV', async () => {
-    const page = await newPage(browser, lang, DESKTOP);
-    await signInAs(page, world.url, 'omar');
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, 'omar');
     await page.getByRole('link', { name: lang === 'ar' ? 'التقارير' : 'Reports' }).click();
     await page.locator('[data-screen="reports"]').waitFor();
     await expect.poll(() => textOf(page.getByTestId('revenue-total'))).toBe('5.000');
@@ -117,9 +98,9 @@ describe.each(LANGS)('operator screens (%s)', (lang) => {
 
   it('tariffs: a new version with two blocks', async () => {
     const code = `T-${lang.toUpperCase()}`;
-    const page = await newPage(browser, lang, DESKTOP);
-    await signInAs(page, world.url, 'omar');
-    await page.goto(`${world.url}/#/ops/tariffs`);
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, 'omar');
+    await page.goto(`${web.world.url}/#/ops/tariffs`);
     await page.getByTestId('tariff-table').waitFor();
     await page.locator('#tariff-code').fill(code);
     await page.locator('#tariff-name').fill(`Commercial ${lang}`);
@@ -133,7 +114,7 @@ describe.each(LANGS)('operator screens (%s)', (lang) => {
     await screenshot(page, `operator-tariffs-${lang}`);
     await page.locator('form.tariff-form button[type=submit]').click();
     await expect.poll(() => textOf(page.locator('.alert.ok'))).toContain(code);
-    const row = await world.server.core.store.db
+    const row = await web.world.server.core.store.db
       .selectFrom('tariffs')
       .select(['version', 'tax_rate_bp', 'min_purchase_minor', 'blocks', 'price_per_units'])
       .where('code', '=', code)
@@ -149,9 +130,9 @@ describe.each(LANGS)('operator screens (%s)', (lang) => {
   });
 
   it('vendors: the float, a new kiosk whose key is shown once and opens the kiosk; the audit log filtered', async () => {
-    const page = await newPage(browser, lang, DESKTOP);
-    await signInAs(page, world.url, 'omar');
-    await page.goto(`${world.url}/#/ops/vendors`);
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, 'omar');
+    await page.goto(`${web.world.url}/#/ops/vendors`);
     await page.getByTestId('vendor-table').waitFor();
     await page.getByTestId('vendor-table').locator('button').first().click();
     await page.getByTestId('kiosk-table').waitFor();
@@ -162,7 +143,7 @@ describe.each(LANGS)('operator screens (%s)', (lang) => {
     await expect.poll(() => textOf(page.getByTestId('kiosk-table'))).toContain(`Till ${lang}`);
     await expectDirection(page, lang);
     await screenshot(page, `operator-vendors-${lang}`);
-    const whoami = await fetch(`${world.url}/api/v1/web/whoami`, { headers: { 'x-api-key': key } });
+    const whoami = await fetch(`${web.world.url}/api/v1/web/whoami`, { headers: { 'x-api-key': key } });
     expect(whoami.status).toBe(200);
     expect(((await whoami.json()) as { role: string }).role).toBe('vendor');
 
@@ -184,15 +165,15 @@ describe.each(LANGS)('operator screens (%s)', (lang) => {
 
 describe.each(LANGS)('customer service: transfer to an heir (%s)', (lang) => {
   it('finds the account and the heir, shows the eligibility, confirms, and the heir is told', async () => {
-    const db = world.server.core.store.db;
+    const db = web.world.server.core.store.db;
     const number = `jo-H-${lang}`;
     const account = await db
       .insertInto('accounts')
       .values({
-        utility_id: world.seed.utilityId,
+        utility_id: web.world.seed.utilityId,
         number,
-        customer_id: world.seed.customerId,
-        premise_id: world.seed.premiseId,
+        customer_id: web.world.seed.customerId,
+        premise_id: web.world.seed.premiseId,
         subsidy_eligible: true,
       })
       .returning('id')
@@ -201,7 +182,7 @@ describe.each(LANGS)('customer service: transfer to an heir (%s)', (lang) => {
     const heir = await db
       .insertInto('customers')
       .values({
-        utility_id: world.seed.utilityId,
+        utility_id: web.world.seed.utilityId,
         name: heirName,
         preferred_language: lang,
         phone: lang === 'ar' ? '+962790000011' : '+962790000012',
@@ -209,8 +190,8 @@ describe.each(LANGS)('customer service: transfer to an heir (%s)', (lang) => {
       .returning('id')
       .executeTakeFirstOrThrow();
 
-    const page = await newPage(browser, lang, DESKTOP);
-    await signInAs(page, world.url, 'salma');
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, 'salma');
     await page.getByRole('link', { name: lang === 'ar' ? 'نقل حساب' : 'Transfer' }).click();
     await page.locator('[data-screen="transfer"]').waitFor();
     await page.locator('#transfer-account').fill(number);

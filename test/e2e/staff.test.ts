@@ -3,47 +3,30 @@
  * page, a disconnect with its confirmation, the live alert stream), the technician (meters) and customer
  * service (cases, moving a case with a note, the KPI). Screenshots of each role's main screen.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectDirection } from './layout.ts';
 import {
   type Lang,
-  launchChromium,
-  newPage,
   PASSWORD,
   type Page,
   pageDone,
   screenshot,
-  startWebWorld,
+  staffSession,
+  submitSignIn,
   textOf,
-  type WebWorld,
+  useWebWorld,
 } from './support.ts';
 
 const LANGS: readonly Lang[] = ['ar', 'en'];
 const DESKTOP = { width: 1280, height: 900 };
 
-let world: WebWorld;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
+const web = useWebWorld('staff');
 
-beforeAll(async () => {
-  world = await startWebWorld('staff');
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await world?.close();
-});
-
-async function signIn(page: Page, username: string) {
-  await page.goto(`${world.url}/#/signin`);
-  await page.locator('#username').fill(username);
-  await page.locator('#password').fill(PASSWORD);
-  await page.locator('form button[type=submit]').click();
-}
+const signIn = (page: Page, username: string) => submitSignIn(page, web.world.url, username);
 
 describe.each(LANGS)('operator (%s)', (lang) => {
   it('sees the fleet, finds a meter, and disconnects it after confirming', async () => {
-    const page = await newPage(browser, lang, DESKTOP);
+    const page = await web.newPage(lang, DESKTOP);
     await signIn(page, 'omar');
     await page.locator('[data-screen="fleet-overview"]').waitFor();
     await expect.poll(() => textOf(page.getByTestId('count-total'))).toMatch(/^1/);
@@ -68,16 +51,16 @@ describe.each(LANGS)('operator (%s)', (lang) => {
     await expect
       .poll(() => textOf(page.getByTestId('commands')))
       .toContain(lang === 'ar' ? 'فصل' : 'Disconnect');
-    const commands = await world.server.core.store.db
+    const commands = await web.world.server.core.store.db
       .selectFrom('commands')
       .select(['kind', 'state'])
-      .where('meter_id', '=', world.seed.meterId)
+      .where('meter_id', '=', web.world.seed.meterId)
       .execute();
     expect(commands.some((c) => c.kind === 'disconnect')).toBe(true);
     await expectDirection(page, lang);
     await screenshot(page, `operator-meter-${lang}`);
 
-    await page.goto(`${world.url}/#/ops/alerts`);
+    await page.goto(`${web.world.url}/#/ops/alerts`);
     await page.locator('[data-screen="alerts"]').waitFor();
     await expect
       .poll(() => textOf(page.getByTestId('stream-state')))
@@ -90,7 +73,7 @@ describe.each(LANGS)('operator (%s)', (lang) => {
 
 describe.each(LANGS)('technician (%s)', (lang) => {
   it('lands on the meter list and opens a meter', async () => {
-    const page = await newPage(browser, lang, DESKTOP);
+    const page = await web.newPage(lang, DESKTOP);
     await signIn(page, 'tariq');
     await page.locator('[data-screen="fleet-meters"]').waitFor();
     await page.locator('table a', { hasText: 'jo-M-0001' }).waitFor();
@@ -104,26 +87,21 @@ describe.each(LANGS)('technician (%s)', (lang) => {
 
 describe.each(LANGS)('customer service (%s)', (lang) => {
   it('works a case: the list, the case page, a status move with a note, and the KPI', async () => {
-    const login = await fetch(`${world.url}/api/v1/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ utility: 'jo', username: 'salma', password: PASSWORD }),
-    });
-    const { token } = (await login.json()) as { token: string };
-    const opened = await fetch(`${world.url}/api/v1/cases`, {
+    const token = await staffSession(web.world.url, 'jo', 'salma', PASSWORD);
+    const opened = await fetch(`${web.world.url}/api/v1/cases`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({
         category: 'meter_fault',
         subject: `No display (${lang})`,
-        customerId: world.seed.customerId,
-        meterId: world.seed.meterId,
+        customerId: web.world.seed.customerId,
+        meterId: web.world.seed.meterId,
       }),
     });
     expect(opened.status).toBe(201);
     const theCase = (await opened.json()) as { id: string; number: string };
 
-    const page = await newPage(browser, lang, DESKTOP);
+    const page = await web.newPage(lang, DESKTOP);
     await signIn(page, 'salma');
     await page.locator('[data-screen="cases"]').waitFor();
     await page.locator('table a', { hasText: theCase.number }).waitFor();

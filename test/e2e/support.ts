@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { newSecret, secretDigest } from '../../src/api/auth.ts';
 import { loadConfig } from '../../src/config.ts';
 import { hashSecret } from '../../src/security/secrets.ts';
@@ -83,6 +83,58 @@ export async function startWebWorld(name: string): Promise<WebWorld> {
   };
 }
 
+/** A test file's world and browser, once its `beforeAll` has started them. */
+export interface WebSuite {
+  readonly world: WebWorld;
+  readonly browser: Browser;
+  /** A page of this suite's browser: see newPage. */
+  newPage(lang: Lang, viewport: { width: number; height: number }): Promise<Page>;
+}
+
+/**
+ * Starts a world and Chromium before a test file's tests (then `prepare`, for what the file adds to the seed)
+ * and closes both after them.
+ */
+export function useWebWorld(name: string, prepare?: (world: WebWorld) => Promise<void>): WebSuite {
+  let world: WebWorld | undefined;
+  let browser: Browser | undefined;
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error(`the ${name} world is used before it started`);
+    return value;
+  };
+  beforeAll(async () => {
+    world = await startWebWorld(name);
+    browser = await launchChromium();
+    await prepare?.(world);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await world?.close();
+  });
+  return {
+    get world() {
+      return started(world);
+    },
+    get browser() {
+      return started(browser);
+    },
+    newPage: (lang, viewport) => newPage(started(browser), lang, viewport),
+  };
+}
+
+/** A sale of 5000 minor units for the fixture's meter at the fixture's kiosk, as the kiosk makes it. */
+export function kioskSale(world: WebWorld, idempotencyKey: string) {
+  const { seed } = world;
+  return world.server.core.vending.vend({
+    utilityId: seed.utilityId,
+    meter: 'jo-M-0001',
+    amountMinor: 5000n,
+    channel: { kind: 'vendor', vendorId: seed.vendorId, kioskId: seed.kioskId },
+    idempotencyKey,
+    actor: `kiosk:${seed.kioskId}`,
+  });
+}
+
 /**
  * Debian's Chromium, headless, with no background traffic; playwright-core gives every launch a fresh, empty
  * profile (user-data-dir). Never downloads a browser.
@@ -148,22 +200,28 @@ export async function textOf(locator: Locator): Promise<string> {
   return ((await locator.first().textContent()) ?? '').trim();
 }
 
-/** Signs a staff member in through the sign-in screen and waits for their first screen. */
-export async function signInAs(page: Page, url: string, username: string): Promise<void> {
-  await page.goto(`${url}/#/signin`);
-  await page.locator('#username').fill(username);
-  await page.locator('#password').fill(PASSWORD);
-  await page.locator('form button[type=submit]').click();
-  await page.locator('[data-screen]:not([data-screen="signin"])').waitFor();
-}
-
-/** Signs a staff member in with a password of their own (the demo's, say) and waits for their first screen. */
-export async function signInWith(page: Page, url: string, username: string, password: string): Promise<void> {
+/** Fills in and sends the staff sign-in screen; does not wait for what comes next. */
+export async function submitSignIn(
+  page: Page,
+  url: string,
+  username: string,
+  password = PASSWORD,
+): Promise<void> {
   await page.goto(`${url}/#/signin`);
   await page.locator('#username').fill(username);
   await page.locator('#password').fill(password);
   await page.locator('form button[type=submit]').click();
+}
+
+/** Signs a staff member in with a password of their own (the demo's, say) and waits for their first screen. */
+export async function signInWith(page: Page, url: string, username: string, password: string): Promise<void> {
+  await submitSignIn(page, url, username, password);
   await page.locator('[data-screen]:not([data-screen="signin"])').waitFor();
+}
+
+/** Signs a staff member in through the sign-in screen and waits for their first screen. */
+export async function signInAs(page: Page, url: string, username: string): Promise<void> {
+  await signInWith(page, url, username, PASSWORD);
 }
 
 /** A staff member's bearer session through the API, for what a test sets up outside the browser. */

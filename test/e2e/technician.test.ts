@@ -4,34 +4,20 @@
  * credentials, key change (an operator pushes the two tokens; a technician, who may not issue them, skips),
  * the key check, a test token, the first reading and the relay test — each answered by the meter itself.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SimMeter, stsParametersFor, systemClock } from '../../firmware-sim/model/index.ts';
 import { MqttMeterFace } from '../../firmware-sim/mqtt/index.ts';
 import { VENDING_KEY_HEX } from '../support/vending-fixture.ts';
 import { expectDirection, unlabelledFields } from './layout.ts';
-import {
-  type Lang,
-  launchChromium,
-  newPage,
-  type Page,
-  pageDone,
-  screenshot,
-  signInAs,
-  startWebWorld,
-  textOf,
-  type WebWorld,
-} from './support.ts';
+import { type Lang, type Page, pageDone, screenshot, signInAs, textOf, useWebWorld } from './support.ts';
 
 const DESKTOP = { width: 1280, height: 900 };
 /** The vending key of key revision 2, which the operator's key change moves the meter to. */
 const NEXT_KEY_HEX = 'cdcdcdcdcdcdcdcd';
 
-let world: WebWorld;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
 const faces: MqttMeterFace[] = [];
 
-beforeAll(async () => {
-  world = await startWebWorld('technician');
+const web = useWebWorld('technician', async (world) => {
   await world.server.core.keys.put({
     utilityId: world.seed.utilityId,
     sgc: 123456,
@@ -39,13 +25,11 @@ beforeAll(async () => {
     key: Buffer.from(NEXT_KEY_HEX, 'hex'),
     label: 'test VUDK 2',
   });
-  browser = await launchChromium();
 });
 
+// Registered after the world's own: vitest runs it first, so the meters go before the broker does.
 afterAll(async () => {
   for (const f of faces) await f.stop(true).catch(() => {});
-  await browser?.close();
-  await world?.close();
 });
 
 const DONE: Record<Lang, string> = { ar: 'تمت', en: 'done' };
@@ -74,9 +58,9 @@ describe.each(CASES)('commissioning wizard ($lang, $role)', ({ lang, username, k
   it('registers a meter, connects the simulated meter with the shown credentials, and passes every step', async () => {
     const serial = `JO-C-${lang.toUpperCase()}`;
     const drn = lang === 'ar' ? '00000002001' : '00000002002';
-    const page = await newPage(browser, lang, DESKTOP);
-    await signInAs(page, world.url, username);
-    await page.goto(`${world.url}/#/tech/commission`);
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, username);
+    await page.goto(`${web.world.url}/#/tech/commission`);
     await page.locator('[data-screen="commission"]').waitFor();
     await expectDirection(page, lang);
 
@@ -172,7 +156,7 @@ describe.each(CASES)('commissioning wizard ($lang, $role)', ({ lang, username, k
     await expectDirection(page, lang);
     await screenshot(page, `technician-commission-${lang}`);
 
-    const db = world.server.core.store.db;
+    const db = web.world.server.core.store.db;
     const record = await db
       .selectFrom('meters')
       .select(['id', 'sts_krn', 'online'])
