@@ -25,6 +25,7 @@ import {
   type Page,
   reloadUntil,
   screenshot,
+  screenTrail,
   signInWith,
   staffSession,
   textOf,
@@ -138,11 +139,7 @@ afterAll(async () => {
 describe.each(LANGS)('on the demo (%s)', (lang) => {
   it('a customer tops up a demo meter: from an empty session to a token in at most four screens', async () => {
     const page = await newPage(lang);
-    const screens: string[] = [];
-    const seen = async (name: string) => {
-      await page.locator(`[data-screen="${name}"]`).waitFor();
-      screens.push(name);
-    };
+    const { screens, seen } = screenTrail(page);
     await page.goto(`${url}/`);
     await seen('topup-meter');
     await expectDirection(page, lang);

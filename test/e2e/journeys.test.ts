@@ -7,7 +7,15 @@
 
 import { describe, expect, it } from 'vitest';
 import { documentDir, expectDirection, focusedId, unlabelledFields } from './layout.ts';
-import { pageDone as done, type Lang, type Page, screenshot, textOf, useWebWorld } from './support.ts';
+import {
+  pageDone as done,
+  type Lang,
+  type Page,
+  screenshot,
+  screenTrail,
+  textOf,
+  useWebWorld,
+} from './support.ts';
 
 const LANGS: readonly Lang[] = ['ar', 'en'];
 const PHONE = { width: 390, height: 844 };
@@ -71,11 +79,7 @@ describe('the first screen', () => {
 describe.each(LANGS)('customer top-up (%s)', (lang) => {
   it('goes from an empty session to a token on screen in at most four screens', async () => {
     const page = await newPage(lang);
-    const screens: string[] = [];
-    const seen = async (name: string) => {
-      await page.locator(`[data-screen="${name}"]`).waitFor();
-      screens.push(name);
-    };
+    const { screens, seen } = screenTrail(page);
 
     // 1: the meter number.
     await page.goto(`${web.world.url}/`);

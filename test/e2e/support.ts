@@ -194,6 +194,18 @@ export async function pageDone(page: Page): Promise<void> {
   expect(errors).toEqual([]);
 }
 
+/** The screens a journey passes through, in order: `seen(name)` waits for the screen and records it. */
+export function screenTrail(page: Page): { screens: string[]; seen(name: string): Promise<void> } {
+  const screens: string[] = [];
+  return {
+    screens,
+    async seen(name) {
+      await page.locator(`[data-screen="${name}"]`).waitFor();
+      screens.push(name);
+    },
+  };
+}
+
 /** A locator's text once it is on the page, spaces trimmed. */
 export async function textOf(locator: Locator): Promise<string> {
   await locator.first().waitFor();
