@@ -8,28 +8,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { Consumption, Quantity } from './chart.js';
 import { html } from './html.js';
-import { dateTime, num, problemText, t } from './i18n.js';
+import { dateTime, num, t } from './i18n.js';
 import { latinDigits, parseAmount } from './money.js';
-import { Alert, Field, Money, Screen, Submit } from './ui.js';
-
-/** Loads `path` (again when `deps` change or on reload()): { data, error, reload }. */
-function useApi(path, deps = []) {
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
-  const [n, setN] = useState(0);
-  useEffect(() => {
-    let live = true;
-    setError(null);
-    api('GET', path).then(
-      (d) => live && setData(d),
-      (err) => live && setError(problemText(err)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [path, n, ...deps]);
-  return { data, error, reload: () => setN((x) => x + 1) };
-}
+import { Alert, Field, Money, problemTextOr, Screen, Submit, useApi, useTask } from './ui.js';
 
 const Loading = () => html`<p class="loading" role="status">${t('common.loading')}</p>`;
 
@@ -52,9 +33,8 @@ export function AccountSignIn({ utilities, signIn }) {
   const [contact, setContact] = useState('');
   const [sent, setSent] = useState(null);
   const [code, setCode] = useState('');
-  const [error, setError] = useState(null);
   const [notice, setNotice] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useTask();
   const codeInput = useRef(null);
 
   useEffect(() => {
@@ -65,36 +45,30 @@ export function AccountSignIn({ utilities, signIn }) {
     e?.preventDefault();
     const value = latinDigits(contact).trim();
     if (value.length < 3) return setError(t('account.contactRequired'));
-    setBusy(true);
-    setError(null);
     setNotice(null);
-    try {
-      const r = await api('POST', '/api/v1/sessions/codes', { body: { utility, contact: value } });
-      setSent({ contact: value, channel: r.channel, minutes: Math.round(r.expiresInSeconds / 60) });
-      setCode('');
-      if (sent) setNotice(t('account.codeResent'));
-    } catch (err) {
-      setError(err.status === 400 ? t('account.contactInvalid') : problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(() => api('POST', '/api/v1/sessions/codes', { body: { utility, contact: value } }), {
+      show: (r) => {
+        setSent({ contact: value, channel: r.channel, minutes: Math.round(r.expiresInSeconds / 60) });
+        setCode('');
+        if (sent) setNotice(t('account.codeResent'));
+      },
+      describe: problemTextOr(400, t('account.contactInvalid')),
+    });
   }
 
   async function verify(e) {
     e.preventDefault();
     const value = latinDigits(code).replace(/\s/g, '');
     if (!/^\d{6}$/.test(value)) return setError(t('account.codeFormat'));
-    setBusy(true);
-    setError(null);
-    try {
-      const s = await api('POST', '/api/v1/sessions/code', {
-        body: { utility, contact: sent.contact, code: value },
-      });
-      await signIn({ kind: 'bearer', token: s.token }, '/account');
-    } catch (err) {
-      setError(err.status === 401 ? t('account.codeWrong') : problemText(err));
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        const s = await api('POST', '/api/v1/sessions/code', {
+          body: { utility, contact: sent.contact, code: value },
+        });
+        await signIn({ kind: 'bearer', token: s.token }, '/account');
+      },
+      { leaves: true, describe: problemTextOr(401, t('account.codeWrong')) },
+    );
   }
 
   if (!sent) {
@@ -330,8 +304,7 @@ function AlertForm({ account, who }) {
   const [days, setDays] = useState(account.alerts.days === null ? '' : String(account.alerts.days));
   const [errors, setErrors] = useState({});
   const [saved, setSaved] = useState(null);
-  const [failed, setFailed] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error: failed, setError: setFailed, run } = useTask();
   const id = (x) => `${x}-${account.id.slice(0, 8)}`;
 
   async function save(e) {
@@ -354,17 +327,13 @@ function AlertForm({ account, who }) {
     setSaved(null);
     setFailed(null);
     if (Object.keys(next).length > 0) return;
-    setBusy(true);
-    try {
-      await api('PUT', `/api/v1/me/accounts/${account.id}/alerts`, {
-        body: { enabled, thresholdMinor, days: dayCount },
-      });
-      setSaved(t('account.alertsSaved'));
-    } catch (err) {
-      setFailed(problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      () =>
+        api('PUT', `/api/v1/me/accounts/${account.id}/alerts`, {
+          body: { enabled, thresholdMinor, days: dayCount },
+        }),
+      { show: () => setSaved(t('account.alertsSaved')) },
+    );
   }
 
   return html`<form class="alert-settings" onSubmit=${save} novalidate aria-labelledby=${id('title')}>
@@ -441,30 +410,25 @@ export function AccountCases({ who, navigate }) {
   const [subject, setSubject] = useState('');
   const [description, setDescription] = useState('');
   const [error, setError] = useState(null);
-  const [failed, setFailed] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error: failed, run } = useTask();
 
   async function open(e) {
     e.preventDefault();
     if (!subject.trim()) return setError(t('account.subjectRequired'));
-    setBusy(true);
     setError(null);
-    setFailed(null);
-    try {
-      const meter = meters.data?.meters.find((m) => m.id === meterId);
-      const c = await api('POST', '/api/v1/cases', {
-        body: {
-          category,
-          subject: subject.trim(),
-          description: description.trim(),
-          ...(meter ? { meterId: meter.id, accountId: meter.account.id } : {}),
-        },
-      });
-      navigate(`/account/cases/${c.id}`);
-    } catch (err) {
-      setFailed(problemText(err));
-      setBusy(false);
-    }
+    const meter = meters.data?.meters.find((m) => m.id === meterId);
+    await run(
+      () =>
+        api('POST', '/api/v1/cases', {
+          body: {
+            category,
+            subject: subject.trim(),
+            description: description.trim(),
+            ...(meter ? { meterId: meter.id, accountId: meter.account.id } : {}),
+          },
+        }),
+      { leaves: true, show: (c) => navigate(`/account/cases/${c.id}`) },
+    );
   }
 
   const cases = list.data?.cases ?? [];
@@ -527,24 +491,18 @@ export function AccountCases({ who, navigate }) {
 export function AccountCase({ who, params }) {
   const { data: c, error, reload } = useApi(`/api/v1/cases/${params.id}`);
   const [note, setNote] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [failed, setFailed] = useState(null);
+  const { busy, error: failed, run } = useTask();
   const tz = who.utility.timezone;
 
   async function reply(e) {
     e.preventDefault();
     if (!note.trim()) return;
-    setBusy(true);
-    setFailed(null);
-    try {
-      await api('POST', `/api/v1/cases/${params.id}/notes`, { body: { note: note.trim() } });
-      setNote('');
-      reload();
-    } catch (err) {
-      setFailed(problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(() => api('POST', `/api/v1/cases/${params.id}/notes`, { body: { note: note.trim() } }), {
+      show: () => {
+        setNote('');
+        reload();
+      },
+    });
   }
 
   return html`<${Screen} name="account-case" title=${c ? `\u2066${num(c.number)}\u2069 · \u2068${c.subject}\u2069` : t('common.loading')}>

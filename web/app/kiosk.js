@@ -7,7 +7,18 @@ import { api, newIdempotencyKey } from './api.js';
 import { html } from './html.js';
 import { currentDigits, currentLang, dateTime, num, problemText, t, todayIn } from './i18n.js';
 import { formatMinor, latinDigits, parseAmount } from './money.js';
-import { Alert, Field, Money, QuoteLines, ReceiptView, Screen, Submit, Token } from './ui.js';
+import {
+  Alert,
+  Field,
+  Money,
+  problemTextOr,
+  QuoteLines,
+  ReceiptView,
+  Screen,
+  Submit,
+  Token,
+  useTask,
+} from './ui.js';
 
 const SALES_KEY = 'rasid.kiosk.sales';
 
@@ -26,20 +37,12 @@ function rememberSale(sale) {
 /** Sign-in with the kiosk's API key (kept for this browser tab only). */
 export function KioskSignIn({ signIn }) {
   const [key, setKey] = useState('');
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useTask(problemTextOr(401, t('kiosk.keyWrong')));
 
   async function submit(e) {
     e.preventDefault();
     if (!key.trim()) return setError(t('kiosk.keyRequired'));
-    setBusy(true);
-    setError(null);
-    try {
-      await signIn({ kind: 'key', key: key.trim() }, '/kiosk');
-    } catch (err) {
-      setError(err.status === 401 ? t('kiosk.keyWrong') : problemText(err));
-      setBusy(false);
-    }
+    await run(() => signIn({ kind: 'key', key: key.trim() }, '/kiosk'), { leaves: true });
   }
 
   return html`<${Screen} name="kiosk-signin" title=${t('kiosk.signInTitle')}>
@@ -109,8 +112,7 @@ export function KioskSell({ who }) {
   const [amount, setAmount] = useState('');
   const [quote, setQuote] = useState(null);
   const [sale, setSale] = useState(null);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useTask();
   const [sold, setSold] = useState(0);
 
   async function getQuote(e) {
@@ -119,44 +121,40 @@ export function KioskSell({ who }) {
     if (number.length < 3) return setError(t('topup.meterRequired'));
     const parsed = parseAmount(amount, utility.exponent);
     if (parsed.error) return setError(t(`amount.${parsed.error}`, { decimals: num(utility.exponent) }));
-    setBusy(true);
-    setError(null);
-    try {
-      const q = await api('POST', `/api/v1/utilities/${encodeURIComponent(utility.code)}/quotes`, {
-        body: { meter: number, amountMinor: parsed.minor },
-      });
-      // One key per confirmed quote: a retry after a lost answer cannot sell twice.
-      setQuote({ ...q, amountMinor: parsed.minor, key: newIdempotencyKey() });
-    } catch (err) {
-      setError(err.status === 404 ? t('topup.meterUnknown') : problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      () =>
+        api('POST', `/api/v1/utilities/${encodeURIComponent(utility.code)}/quotes`, {
+          body: { meter: number, amountMinor: parsed.minor },
+        }),
+      {
+        // One key per confirmed quote: a retry after a lost answer cannot sell twice.
+        show: (q) => setQuote({ ...q, amountMinor: parsed.minor, key: newIdempotencyKey() }),
+        describe: problemTextOr(404, t('topup.meterUnknown')),
+      },
+    );
   }
 
-  async function confirm() {
-    setBusy(true);
-    setError(null);
-    try {
-      const out = await api('POST', '/api/v1/vends', {
-        body: { meter: quote.meter, amountMinor: quote.amountMinor },
-        headers: { 'idempotency-key': quote.key },
-      });
-      rememberSale({
-        vendId: out.vendId,
-        meter: quote.meter,
-        amount: quote.amountPaid,
-        currency: quote.currency,
-        at: new Date().toISOString(),
-      });
-      setSale(out);
-      setSold((n) => n + 1);
-    } catch (err) {
-      setError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const confirm = () =>
+    run(
+      () =>
+        api('POST', '/api/v1/vends', {
+          body: { meter: quote.meter, amountMinor: quote.amountMinor },
+          headers: { 'idempotency-key': quote.key },
+        }),
+      {
+        show: (out) => {
+          rememberSale({
+            vendId: out.vendId,
+            meter: quote.meter,
+            amount: quote.amountPaid,
+            currency: quote.currency,
+            at: new Date().toISOString(),
+          });
+          setSale(out);
+          setSold((n) => n + 1);
+        },
+      },
+    );
 
   function next() {
     setMeter('');

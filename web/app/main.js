@@ -12,7 +12,7 @@ import { KioskClose, KioskSales, KioskSell, KioskSignIn } from './kiosk.js';
 import { STAFF_ROUTES, staffHome, staffNav } from './staff.js';
 import { TECH_ROUTES } from './technician.js';
 import { TopupAmount, TopupMeter, TopupResult } from './topup.js';
-import { Alert, Field, Screen, Submit } from './ui.js';
+import { Alert, Field, problemTextOr, Screen, Submit, useTask } from './ui.js';
 
 /** The current route: the hash path, or the page Checkout returns to (/topup?session=…). */
 function readRoute() {
@@ -30,21 +30,18 @@ function SignIn({ utilities, signIn }) {
   const [utility, setUtility] = useState(utilities[0]?.code ?? '');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useTask(problemTextOr(401, t('auth.wrong')));
 
   async function submit(e) {
     e.preventDefault();
     if (!username || !password) return setError(t('auth.required'));
-    setBusy(true);
-    setError(null);
-    try {
-      const s = await api('POST', '/api/v1/sessions', { body: { utility, username, password } });
-      await signIn({ kind: 'bearer', token: s.token });
-    } catch (err) {
-      setError(err.status === 401 ? t('auth.wrong') : problemText(err));
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        const s = await api('POST', '/api/v1/sessions', { body: { utility, username, password } });
+        await signIn({ kind: 'bearer', token: s.token });
+      },
+      { leaves: true },
+    );
   }
 
   return html`<${Screen} name="signin" title=${t('auth.title')}>

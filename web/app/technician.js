@@ -11,7 +11,7 @@ import { ApiError, api } from './api.js';
 import { html } from './html.js';
 import { dateTime, num, problemText, t } from './i18n.js';
 import { formatMinor, latinDigits } from './money.js';
-import { Alert, Confirm, Screen, Submit, Token } from './ui.js';
+import { Alert, Confirm, Screen, Submit, Token, useTask } from './ui.js';
 
 const STEPS = ['meter', 'credentials', 'keyChange', 'keyCheck', 'testToken', 'reading', 'relay'];
 const PENDING = new Set(['queued', 'sent']);
@@ -78,24 +78,16 @@ function MeterStep({ onDone }) {
     ea: '7',
     baseDate: '2014-01-01',
   });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const { busy, error, setError, run } = useTask();
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
 
   async function find(e) {
     e.preventDefault();
     const s = serial.trim();
     if (!s) return setError(t('tech.serialRequired'));
-    setBusy(true);
-    setError(null);
-    try {
-      const r = await api('GET', `/api/v1/meters?serial=${encodeURIComponent(s)}`);
-      setFound(r.meters.find((m) => m.serial === s) ?? null);
-    } catch (err) {
-      setError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(() => api('GET', `/api/v1/meters?serial=${encodeURIComponent(s)}`), {
+      show: (r) => setFound(r.meters.find((m) => m.serial === s) ?? null),
+    });
   }
 
   function use(m, registered) {
@@ -105,33 +97,30 @@ function MeterStep({ onDone }) {
 
   async function register(e) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
     const n = (k) => Number(digits(form[k]));
-    try {
-      const m = await api('POST', '/api/v1/meters', {
-        body: {
-          serial: serial.trim(),
-          kind: form.kind,
-          protocol: 'mqtt',
-          mode: form.mode,
-          sts: {
-            iin: digits(form.iin),
-            drn: digits(form.drn),
-            sgc: n('sgc'),
-            ti: n('ti'),
-            krn: n('krn'),
-            kt: n('kt'),
-            ea: n('ea'),
-            baseDate: form.baseDate,
+    // Registered, the step is done: the button stays busy.
+    await run(
+      () =>
+        api('POST', '/api/v1/meters', {
+          body: {
+            serial: serial.trim(),
+            kind: form.kind,
+            protocol: 'mqtt',
+            mode: form.mode,
+            sts: {
+              iin: digits(form.iin),
+              drn: digits(form.drn),
+              sgc: n('sgc'),
+              ti: n('ti'),
+              krn: n('krn'),
+              kt: n('kt'),
+              ea: n('ea'),
+              baseDate: form.baseDate,
+            },
           },
-        },
-      });
-      use(m, true);
-    } catch (err) {
-      setError(problemText(err));
-      setBusy(false);
-    }
+        }),
+      { leaves: true, show: (m) => use(m, true) },
+    );
   }
 
   const numField = (k, dir = 'ltr') => html`<div class="field">
@@ -199,8 +188,7 @@ function MeterStep({ onDone }) {
 /** Step 2: MQTT credentials, shown this once, then the wait until Rasid sees the meter online. */
 function CredentialsStep({ meter, onDone, alive }) {
   const [creds, setCreds] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const { busy, error, setError, run } = useTask();
   // An active meter that is online now works with its present password: new credentials cut it off.
   const [inService, setInService] = useState(meter.status === 'active' ? null : false);
   const [confirming, setConfirming] = useState(false);
@@ -217,18 +205,13 @@ function CredentialsStep({ meter, onDone, alive }) {
     };
   }, [meter.id]);
 
-  async function issue() {
-    setBusy(true);
-    setError(null);
-    try {
-      setCreds(await api('POST', `/api/v1/meters/${meter.id}/mqtt-credentials`));
-      setConfirming(false);
-    } catch (err) {
-      setError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const issue = () =>
+    run(() => api('POST', `/api/v1/meters/${meter.id}/mqtt-credentials`), {
+      show: (c) => {
+        setCreds(c);
+        setConfirming(false);
+      },
+    });
 
   useEffect(() => {
     if (!creds) return;
@@ -299,32 +282,25 @@ function CredentialsStep({ meter, onDone, alive }) {
 function TokenPush({ meter, tokens, label, reason, onDone, onFail, alive }) {
   const [states, setStates] = useState(tokens.map(() => null));
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const { busy, error, run } = useTask(errorText);
 
   async function push() {
     setConfirming(false);
-    setBusy(true);
-    setError(null);
-    try {
-      for (let i = 0; i < tokens.length; i++) {
-        await command(
-          meter.id,
-          'token',
-          { token: tokens[i].replace(/-/g, '') },
-          reason,
-          (s) => setStates((list) => list.map((x, j) => (j === i ? s : x))),
-          alive,
-        );
-      }
-      onDone(t('tech.pushed', { n: num(tokens.length) }));
-    } catch (err) {
-      const text = errorText(err);
-      setError(text);
-      onFail?.(text);
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      async () => {
+        for (let i = 0; i < tokens.length; i++) {
+          await command(
+            meter.id,
+            'token',
+            { token: tokens[i].replace(/-/g, '') },
+            reason,
+            (s) => setStates((list) => list.map((x, j) => (j === i ? s : x))),
+            alive,
+          );
+        }
+      },
+      { show: () => onDone(t('tech.pushed', { n: num(tokens.length) })), failed: onFail },
+    );
   }
 
   return html`${tokens.map(
@@ -354,24 +330,12 @@ function TokenPush({ meter, tokens, label, reason, onDone, onFail, alive }) {
 /** Issues a token (management, test) with one button, then shows it with print and push. */
 function IssueAndPush({ meter, issue, hint, buttonLabel, label, reason, onDone, onFail, alive }) {
   const [tokens, setTokens] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
-  async function run() {
-    setBusy(true);
-    setError(null);
-    try {
-      setTokens(await issue());
-    } catch (err) {
-      setError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { busy, error, run } = useTask();
   if (tokens) {
     return html`<${TokenPush} meter=${meter} tokens=${tokens} label=${label} reason=${reason} onDone=${onDone} onFail=${onFail} alive=${alive} />`;
   }
   return html`<p>${hint}</p>
-    <div class="actions"><button type="button" class="primary" disabled=${busy} onClick=${run}>${buttonLabel}</button></div>
+    <div class="actions"><button type="button" class="primary" disabled=${busy} onClick=${() => run(issue, { show: setTokens })}>${buttonLabel}</button></div>
     <${Alert}>${error}<//>`;
 }
 
@@ -381,23 +345,17 @@ function KeyChangeStep({ meter, who, onDone, onSkip, onFail, alive }) {
   const current = meter.sts?.krn ?? 1;
   const [krn, setKrn] = useState(String(Math.min(9, current + 1)));
   const [tokens, setTokens] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const { busy, error, run } = useTask();
 
   async function issue(e) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const r = await api('POST', `/api/v1/meters/${meter.id}/key-change`, {
-        body: { newKrn: Number(digits(krn)), reason: 'commissioning' },
-      });
-      setTokens(r.tokensGrouped);
-    } catch (err) {
-      setError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      () =>
+        api('POST', `/api/v1/meters/${meter.id}/key-change`, {
+          body: { newKrn: Number(digits(krn)), reason: 'commissioning' },
+        }),
+      { show: (r) => setTokens(r.tokensGrouped) },
+    );
   }
 
   if (tokens) {
@@ -446,34 +404,32 @@ function ReadingFacts({ reading, who }) {
 function ReadingStep({ meter, who, onDone, onFail, alive }) {
   const [state, setState] = useState(null);
   const [reading, setReading] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const task = useTask(errorText);
+  const { busy, error } = task;
 
   async function run() {
-    setBusy(true);
-    setError(null);
-    try {
-      await command(meter.id, 'read_now', {}, 'commissioning first reading', setState, alive);
-      for (;;) {
-        const r = await api('GET', `/api/v1/meters/${meter.id}/readings?limit=1`);
-        if (r.readings[0]) {
-          setReading(r.readings[0]);
-          onDone(
-            t('tech.readingStored', { at: dateTime(r.readings[0].ts) }),
-            html`<${ReadingFacts} reading=${r.readings[0]} who=${who} />`,
-          );
-          return;
+    await task.run(
+      async () => {
+        await command(meter.id, 'read_now', {}, 'commissioning first reading', setState, alive);
+        for (;;) {
+          const r = await api('GET', `/api/v1/meters/${meter.id}/readings?limit=1`);
+          if (r.readings[0]) return r.readings[0];
+          if (!alive()) return null;
+          await sleep(750);
         }
-        if (!alive()) return;
-        await sleep(750);
-      }
-    } catch (err) {
-      const text = errorText(err);
-      setError(text);
-      onFail(text);
-    } finally {
-      setBusy(false);
-    }
+      },
+      {
+        show: (first) => {
+          if (!first) return;
+          setReading(first);
+          onDone(
+            t('tech.readingStored', { at: dateTime(first.ts) }),
+            html`<${ReadingFacts} reading=${first} who=${who} />`,
+          );
+        },
+        failed: onFail,
+      },
+    );
   }
 
   return html`${
@@ -490,32 +446,26 @@ function ReadingStep({ meter, who, onDone, onFail, alive }) {
 function RelayStep({ meter, onDone, onFail, alive }) {
   const [confirming, setConfirming] = useState(false);
   const [states, setStates] = useState({ disconnect: null, reconnect: null });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const task = useTask(errorText);
+  const { busy, error } = task;
 
   async function run() {
     setConfirming(false);
-    setBusy(true);
-    setError(null);
-    try {
-      for (const kind of ['disconnect', 'reconnect']) {
-        await command(
-          meter.id,
-          kind,
-          { reason: 'test' },
-          'commissioning relay test',
-          (s) => setStates((x) => ({ ...x, [kind]: s })),
-          alive,
-        );
-      }
-      onDone(t('tech.relayDone'));
-    } catch (err) {
-      const text = errorText(err);
-      setError(text);
-      onFail(text);
-    } finally {
-      setBusy(false);
-    }
+    await task.run(
+      async () => {
+        for (const kind of ['disconnect', 'reconnect']) {
+          await command(
+            meter.id,
+            kind,
+            { reason: 'test' },
+            'commissioning relay test',
+            (s) => setStates((x) => ({ ...x, [kind]: s })),
+            alive,
+          );
+        }
+      },
+      { show: () => onDone(t('tech.relayDone')), failed: onFail },
+    );
   }
 
   return html`<p>${t('tech.relayHint')}</p>

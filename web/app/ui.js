@@ -123,6 +123,38 @@ export function Submit({ busy, children, ...rest }) {
   </button>`;
 }
 
+/** An API error in the reader's words, or `text` when the API answered with `status` (a wrong code, say). */
+export const problemTextOr = (status, text) => (err) => (err.status === status ? text : problemText(err));
+
+/**
+ * A button's or a form's work: `run(work, options)` marks it busy, clears the last error and awaits `work()`.
+ * Then, in the same render as the end of busy: `show(result)` puts the result on screen; or, when it threw,
+ * the error shows in words from `describe` (the run's, else the hook's, else problemText) and `failed(text)`
+ * hears of it. Work that `leaves` the screen when it goes through stays busy until then.
+ * Returns { busy, error, setError, run }.
+ */
+export function useTask(describe = problemText) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  async function run(work, { show, failed, leaves = false, describe: describeThis = describe } = {}) {
+    setBusy(true);
+    setError(null);
+    let result;
+    try {
+      result = await work();
+    } catch (err) {
+      const text = describeThis(err);
+      setError(text);
+      setBusy(false);
+      failed?.(text);
+      return;
+    }
+    if (!leaves) setBusy(false);
+    show?.(result);
+  }
+  return { busy, error, setError, run };
+}
+
 /** Loads `path` with GET (again when `path` or `deps` change, or on `reload()`): { data, error, reload }. */
 export function useApi(path, deps = []) {
   const [data, setData] = useState(null);
