@@ -10,7 +10,7 @@ import { Consumption, Quantity } from './chart.js';
 import { html } from './html.js';
 import { dateTime, num, problemText, t, todayIn } from './i18n.js';
 import { formatMinor, latinDigits, parseAmount } from './money.js';
-import { Alert, Confirm, Field, Screen, SimpleTable, Submit, saveBlob, useApi } from './ui.js';
+import { Alert, Confirm, Field, Screen, SimpleTable, Submit, saveBlob, useApi, useTask } from './ui.js';
 
 const FLEET = ['operator', 'technician', 'service'];
 
@@ -245,51 +245,43 @@ function MeterPage({ params, who }) {
   const { watched, watch } = useCommandWatch(reload);
   const [pending, setPending] = useState(null);
   const [reason, setReason] = useState('');
-  const [busy, setBusy] = useState(false);
+  const { busy, error: cmdError, setError: setCmdError, run } = useTask();
   const [notice, setNotice] = useState(null);
-  const [cmdError, setCmdError] = useState(null);
   const mayCommand = who.role === 'operator' || who.role === 'technician' || who.role === 'admin';
   const [pushing, setPushing] = useState(null);
 
   /** A vend's credit token to its meter as a `token` command (once per token, however often asked). */
-  async function push() {
-    setBusy(true);
-    setCmdError(null);
-    try {
-      watch(await api('POST', `/api/v1/vends/${pushing.vendId}/push`));
-      setNotice(t('ops.pushQueued'));
-      setPushing(null);
-      reload();
-    } catch (err) {
-      setCmdError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const push = () =>
+    run(() => api('POST', `/api/v1/vends/${pushing.vendId}/push`), {
+      show: (command) => {
+        watch(command);
+        setNotice(t('ops.pushQueued'));
+        setPushing(null);
+        reload();
+      },
+    });
 
-  async function send() {
-    setBusy(true);
-    setCmdError(null);
-    try {
-      // The meter is told why (the contract's reason code); the person's note goes to the command row.
-      const command = await api('POST', `/api/v1/meters/${params.id}/commands`, {
-        body: {
-          kind: pending,
-          payload: commandPayload(pending),
-          ...(reason.trim() ? { reason: reason.trim() } : {}),
+  const send = () =>
+    run(
+      () =>
+        // The meter is told why (the contract's reason code); the person's note goes to the command row.
+        api('POST', `/api/v1/meters/${params.id}/commands`, {
+          body: {
+            kind: pending,
+            payload: commandPayload(pending),
+            ...(reason.trim() ? { reason: reason.trim() } : {}),
+          },
+        }),
+      {
+        show: (command) => {
+          watch(command);
+          setNotice(null);
+          setPending(null);
+          setReason('');
+          reload();
         },
-      });
-      watch(command);
-      setNotice(null);
-      setPending(null);
-      setReason('');
-      reload();
-    } catch (err) {
-      setCmdError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+      },
+    );
 
   const m = data?.meter;
   const unit = m?.kind === 'water' ? 'L' : 'Wh';
@@ -653,8 +645,7 @@ function Tariffs({ who }) {
   });
   const [blocks, setBlocks] = useState([{ ...EMPTY_BLOCK }]);
   const [errors, setErrors] = useState({});
-  const [busy, setBusy] = useState(false);
-  const [saveError, setSaveError] = useState(null);
+  const { busy, error: saveError, run } = useTask();
   const [created, setCreated] = useState(null);
   const set = (k) => (e) =>
     setForm({
@@ -722,31 +713,30 @@ function Tariffs({ who }) {
     });
     setErrors(errs);
     if (Object.keys(errs).length > 0) return;
-    setBusy(true);
-    setSaveError(null);
-    try {
-      const tariff = await api('POST', '/api/v1/tariffs', {
-        body: {
-          code: form.code.trim(),
-          name: form.name.trim(),
-          kind: form.kind,
-          subsidised: form.subsidised,
-          effectiveFrom: form.effectiveFrom,
-          fixedMonthlyMinor: fixed,
-          taxRateBp: tax.value,
-          debtRecoveryBp: debt.value,
-          minPurchaseMinor: minPurchase,
-          pricePerUnits: 1000,
-          blocks: out,
+    await run(
+      () =>
+        api('POST', '/api/v1/tariffs', {
+          body: {
+            code: form.code.trim(),
+            name: form.name.trim(),
+            kind: form.kind,
+            subsidised: form.subsidised,
+            effectiveFrom: form.effectiveFrom,
+            fixedMonthlyMinor: fixed,
+            taxRateBp: tax.value,
+            debtRecoveryBp: debt.value,
+            minPurchaseMinor: minPurchase,
+            pricePerUnits: 1000,
+            blocks: out,
+          },
+        }),
+      {
+        show: (tariff) => {
+          setCreated(tariff);
+          reload();
         },
-      });
-      setCreated(tariff);
-      reload();
-    } catch (err) {
-      setSaveError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
+      },
+    );
   }
 
   const latest = (data?.tariffs ?? []).filter((x, i, all) => all.findIndex((y) => y.code === x.code) === i);
@@ -857,26 +847,20 @@ function Vendors({ who }) {
   const kiosks = useApi(vendor ? `/api/v1/vendors/${vendor.id}/kiosks` : '/api/v1/vendors', [vendor?.id]);
   const [name, setName] = useState('');
   const [nameError, setNameError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [createError, setCreateError] = useState(null);
+  const { busy, error: createError, run } = useTask();
   const [created, setCreated] = useState(null);
 
   async function createKiosk(e) {
     e.preventDefault();
     if (!name.trim()) return setNameError(t('vendors.kioskNameRequired'));
     setNameError(null);
-    setBusy(true);
-    setCreateError(null);
-    try {
-      const k = await api('POST', `/api/v1/vendors/${vendor.id}/kiosks`, { body: { name: name.trim() } });
-      setCreated(k);
-      setName('');
-      kiosks.reload();
-    } catch (err) {
-      setCreateError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(() => api('POST', `/api/v1/vendors/${vendor.id}/kiosks`, { body: { name: name.trim() } }), {
+      show: (k) => {
+        setCreated(k);
+        setName('');
+        kiosks.reload();
+      },
+    });
   }
 
   return html`<${Screen} name="vendors" title=${t('vendors.title')} wide>
@@ -1050,21 +1034,13 @@ function Transfer() {
   const [check, setCheck] = useState(null);
   const [confirming, setConfirming] = useState(false);
   const [done, setDone] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(null);
+  const {
+    busy,
+    error,
+    setError,
+    run: guard,
+  } = useTask((err) => (err instanceof ApiError ? problemText(err) : err.message));
   const [evidenceError, setEvidenceError] = useState(null);
-
-  const guard = async (run) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await run();
-    } catch (err) {
-      setError(err instanceof ApiError ? problemText(err) : err.message);
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const findAccount = (e) => {
     e.preventDefault();
@@ -1328,8 +1304,7 @@ function CaseNew({ navigate }) {
   const [found, setFound] = useState(null);
   const [picked, setPicked] = useState(null);
   const [errors, setErrors] = useState({});
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState(null);
+  const { busy, error: failure, setError: setFailure, run } = useTask();
   const set = (key) => (e) => setForm({ ...form, [key]: e.currentTarget.value });
 
   async function search(e) {
@@ -1353,27 +1328,22 @@ function CaseNew({ navigate }) {
     if (Object.keys(errs).length > 0) return;
     // Opening takes an id: "me" is the signed-in user's own row of the staff list.
     const assigneeId = form.assignee === 'me' ? staff.data?.users.find((u) => u.self)?.id : form.assignee;
-    setBusy(true);
-    setFailure(null);
-    try {
-      const created = await api('POST', '/api/v1/cases', {
-        body: {
-          channel: form.channel,
-          category: form.category,
-          subject: form.subject.trim(),
-          description: form.description.trim(),
-          customerId: picked.customer.id,
-          ...(picked.account ? { accountId: picked.account.id } : {}),
-          meterId: picked.id,
-          ...(assigneeId ? { assigneeId } : {}),
-        },
-      });
-      navigate(`/service/cases/${created.id}`);
-    } catch (err) {
-      setFailure(problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      () =>
+        api('POST', '/api/v1/cases', {
+          body: {
+            channel: form.channel,
+            category: form.category,
+            subject: form.subject.trim(),
+            description: form.description.trim(),
+            customerId: picked.customer.id,
+            ...(picked.account ? { accountId: picked.account.id } : {}),
+            meterId: picked.id,
+            ...(assigneeId ? { assigneeId } : {}),
+          },
+        }),
+      { show: (created) => navigate(`/service/cases/${created.id}`) },
+    );
   }
 
   return html`<${Screen} name="case-new" title=${t('cases.new')}>
@@ -1449,8 +1419,7 @@ function CasePage({ params }) {
   const staff = useApi('/api/v1/staff');
   const [status, setStatus] = useState(null);
   const [note, setNote] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [moveError, setMoveError] = useState(null);
+  const { busy, error: moveError, run } = useTask();
   const [assignee, setAssignee] = useState('me');
   const [assignNotice, setAssignNotice] = useState(null);
   const assignmentText = (id) => {
@@ -1465,41 +1434,39 @@ function CasePage({ params }) {
 
   async function assign(e) {
     e.preventDefault();
-    setBusy(true);
-    setMoveError(null);
     setAssignNotice(null);
-    try {
-      const c = await api('PUT', `/api/v1/cases/${params.id}/assignee`, {
-        body: { assigneeId: assignee === '' ? null : assignee },
-      });
-      setAssignNotice(
-        c.assignee
-          ? t('cases.assignedTo', { name: `\u2068${c.assignee.name}\u2069` })
-          : t('cases.unassigned'),
-      );
-      reload();
-    } catch (err) {
-      setMoveError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      () =>
+        api('PUT', `/api/v1/cases/${params.id}/assignee`, {
+          body: { assigneeId: assignee === '' ? null : assignee },
+        }),
+      {
+        show: (c) => {
+          setAssignNotice(
+            c.assignee
+              ? t('cases.assignedTo', { name: `\u2068${c.assignee.name}\u2069` })
+              : t('cases.unassigned'),
+          );
+          reload();
+        },
+      },
+    );
   }
 
   async function move(e) {
     e.preventDefault();
-    setBusy(true);
-    setMoveError(null);
-    try {
-      await api('POST', `/api/v1/cases/${params.id}/status`, {
-        body: { status: chosen, ...(note.trim() ? { note: note.trim() } : {}) },
-      });
-      setNote('');
-      reload();
-    } catch (err) {
-      setMoveError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      () =>
+        api('POST', `/api/v1/cases/${params.id}/status`, {
+          body: { status: chosen, ...(note.trim() ? { note: note.trim() } : {}) },
+        }),
+      {
+        show: () => {
+          setNote('');
+          reload();
+        },
+      },
+    );
   }
 
   const c = data;

@@ -7,7 +7,18 @@ import { api } from './api.js';
 import { html } from './html.js';
 import { currentLang, num, problemText, t } from './i18n.js';
 import { formatMinor, latinDigits, parseAmount } from './money.js';
-import { Alert, Field, Money, QuoteLines, ReceiptView, Screen, Submit, Token } from './ui.js';
+import {
+  Alert,
+  Field,
+  Money,
+  problemTextOr,
+  QuoteLines,
+  ReceiptView,
+  Screen,
+  Submit,
+  Token,
+  useTask,
+} from './ui.js';
 
 const STATE_KEY = 'rasid.topup';
 
@@ -28,27 +39,22 @@ export function TopupMeter({ utilities, navigate }) {
   const previous = loadState();
   const [utility, setUtility] = useState(previous?.utility?.code ?? utilities[0]?.code ?? '');
   const [meter, setMeter] = useState(previous?.meter?.meter ?? '');
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useTask(problemTextOr(404, t('topup.meterUnknown')));
 
   async function submit(e) {
     e.preventDefault();
     const number = latinDigits(meter).trim();
     if (number.length < 3) return setError(t('topup.meterRequired'));
-    setBusy(true);
-    setError(null);
-    try {
-      const found = await api(
-        'GET',
-        `/api/v1/utilities/${encodeURIComponent(utility)}/meters/${encodeURIComponent(number)}`,
-      );
-      saveState({ utility: utilities.find((u) => u.code === utility), meter: found });
-      navigate('/topup/amount');
-    } catch (err) {
-      setError(err.status === 404 ? t('topup.meterUnknown') : problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      () =>
+        api('GET', `/api/v1/utilities/${encodeURIComponent(utility)}/meters/${encodeURIComponent(number)}`),
+      {
+        show: (found) => {
+          saveState({ utility: utilities.find((u) => u.code === utility), meter: found });
+          navigate('/topup/amount');
+        },
+      },
+    );
   }
 
   return html`<${Screen} name="topup-meter" title=${t('topup.title')}>
@@ -87,8 +93,7 @@ export function TopupAmount({ navigate, notice }) {
   const state = loadState();
   const [amount, setAmount] = useState(state?.amount ?? '');
   const [quote, setQuote] = useState(null);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useTask();
   const [paying, setPaying] = useState(false);
 
   useEffect(() => {
@@ -105,20 +110,19 @@ export function TopupAmount({ navigate, notice }) {
       setQuote(null);
       return setError(t(`amount.${parsed.error}`, { decimals: num(exponent) }));
     }
-    setBusy(true);
-    setError(null);
-    try {
-      const q = await api('POST', `/api/v1/utilities/${encodeURIComponent(utility.code)}/quotes`, {
-        body: { meter: meter.meter, amountMinor: parsed.minor },
-      });
-      setQuote({ ...q, amountMinor: parsed.minor });
-      saveState({ ...state, amount: value });
-    } catch (err) {
-      setQuote(null);
-      setError(problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      () =>
+        api('POST', `/api/v1/utilities/${encodeURIComponent(utility.code)}/quotes`, {
+          body: { meter: meter.meter, amountMinor: parsed.minor },
+        }),
+      {
+        show: (q) => {
+          setQuote({ ...q, amountMinor: parsed.minor });
+          saveState({ ...state, amount: value });
+        },
+        failed: () => setQuote(null),
+      },
+    );
   }
 
   async function pay() {
@@ -198,9 +202,8 @@ export function TopupAmount({ navigate, notice }) {
 /** The token by SMS, to a number the customer types (a few times per token at most). */
 function TokenSms({ sessionId }) {
   const [phone, setPhone] = useState('');
-  const [error, setError] = useState(null);
   const [sent, setSent] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useTask(problemTextOr(429, t('topup.smsLimit')));
 
   async function send(e) {
     e.preventDefault();
@@ -208,19 +211,14 @@ function TokenSms({ sessionId }) {
       .replace(/[\s().-]/g, '')
       .replace(/^00/, '+');
     if (!/^\+[1-9]\d{6,14}$/.test(number)) return setError(t('topup.smsInvalid'));
-    setBusy(true);
-    setError(null);
     setSent(null);
-    try {
-      const r = await api('POST', `/api/v1/checkout/${encodeURIComponent(sessionId)}/sms`, {
-        body: { phone: number, language: currentLang() },
-      });
-      setSent(r.to);
-    } catch (err) {
-      setError(err.status === 429 ? t('topup.smsLimit') : problemText(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      () =>
+        api('POST', `/api/v1/checkout/${encodeURIComponent(sessionId)}/sms`, {
+          body: { phone: number, language: currentLang() },
+        }),
+      { show: (r) => setSent(r.to) },
+    );
   }
 
   return html`<form class="token-sms no-print" onSubmit=${send} novalidate aria-labelledby="token-sms-title">
