@@ -11,17 +11,17 @@ import { expectDirection, focusedId, unlabelledFields } from './layout.ts';
 import {
   pageDone as done,
   kioskSale,
+  LANGS,
   type Lang,
   PASSWORD,
   type Page,
+  PHONE,
   screenshot,
   staffSession,
   textOf,
   useWebWorld,
 } from './support.ts';
 
-const LANGS: readonly Lang[] = ['ar', 'en'];
-const PHONE = { width: 390, height: 844 };
 const HUDA = '+962790000001'; // the vending fixture's customer
 
 const newPage = (lang: Lang, viewport = PHONE): Promise<Page> => web.newPage(lang, viewport);

@@ -18,11 +18,14 @@ import { maskName } from '../../src/vending/service.ts';
 import { freePort } from '../support/process.ts';
 import { expectDirection } from './layout.ts';
 import {
+  DESKTOP,
   pageDone as done,
+  LANGS,
   type Lang,
   launchChromium,
   newPage as openPage,
   type Page,
+  PHONE,
   reloadUntil,
   screenshot,
   screenTrail,
@@ -32,9 +35,6 @@ import {
 } from './support.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'rasid');
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 900 };
-const LANGS: readonly Lang[] = ['ar', 'en'];
 /** The demo's simulated fleet for this file: one meter per demo customer 1 to 3. */
 const METERS = 3;
 /** Demo customer i's name, as src/demo/seed.ts names the first three. */

@@ -9,16 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { documentDir, expectDirection, focusedId, unlabelledFields } from './layout.ts';
 import {
   pageDone as done,
+  LANGS,
   type Lang,
   type Page,
+  PHONE,
   screenshot,
   screenTrail,
   textOf,
   useWebWorld,
 } from './support.ts';
-
-const LANGS: readonly Lang[] = ['ar', 'en'];
-const PHONE = { width: 390, height: 844 };
 
 const web = useWebWorld('journeys');
 

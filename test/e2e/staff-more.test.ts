@@ -8,10 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expectDirection, unlabelledFields } from './layout.ts';
-import { kioskSale, type Lang, pageDone, screenshot, signInAs, textOf, useWebWorld } from './support.ts';
-
-const LANGS: readonly Lang[] = ['ar', 'en'];
-const DESKTOP = { width: 1280, height: 900 };
+import { DESKTOP, kioskSale, LANGS, pageDone, screenshot, signInAs, textOf, useWebWorld } from './support.ts';
 
 const TEXT = {
   ar: {

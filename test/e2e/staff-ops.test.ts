@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
 import type { AccountId, CustomerId } from '../../src/store/schema.ts';
 import { expectDirection, unlabelledFields } from './layout.ts';
 import {
+  DESKTOP,
   kioskSale,
-  type Lang,
+  LANGS,
   type Page,
   pageDone,
   screenshot,
@@ -17,9 +18,6 @@ import {
   textOf,
   useWebWorld,
 } from './support.ts';
-
-const LANGS: readonly Lang[] = ['ar', 'en'];
-const DESKTOP = { width: 1280, height: 900 };
 
 let vendId = '';
 

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { expectDirection } from './layout.ts';
 import {
-  type Lang,
+  DESKTOP,
+  LANGS,
   PASSWORD,
   type Page,
   pageDone,
@@ -16,9 +17,6 @@ import {
   textOf,
   useWebWorld,
 } from './support.ts';
-
-const LANGS: readonly Lang[] = ['ar', 'en'];
-const DESKTOP = { width: 1280, height: 900 };
 
 const web = useWebWorld('staff');
 

@@ -167,6 +167,12 @@ export type { BrowserContext, Page };
 
 export type Lang = 'ar' | 'en';
 
+/** Every screen is checked in both languages. */
+export const LANGS: readonly Lang[] = ['ar', 'en'];
+/** A phone's viewport (customers, kiosks) and a desk's (staff). */
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 900 };
+
 const pageErrors = new WeakMap<Page, string[]>();
 
 /** A page in a fresh context whose browser language is `lang`; script errors on it are collected. */

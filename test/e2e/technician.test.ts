@@ -9,9 +9,17 @@ import { SimMeter, stsParametersFor, systemClock } from '../../firmware-sim/mode
 import { MqttMeterFace } from '../../firmware-sim/mqtt/index.ts';
 import { VENDING_KEY_HEX } from '../support/vending-fixture.ts';
 import { expectDirection, unlabelledFields } from './layout.ts';
-import { type Lang, type Page, pageDone, screenshot, signInAs, textOf, useWebWorld } from './support.ts';
+import {
+  DESKTOP,
+  type Lang,
+  type Page,
+  pageDone,
+  screenshot,
+  signInAs,
+  textOf,
+  useWebWorld,
+} from './support.ts';
 
-const DESKTOP = { width: 1280, height: 900 };
 /** The vending key of key revision 2, which the operator's key change moves the meter to. */
 const NEXT_KEY_HEX = 'cdcdcdcdcdcdcdcd';
 
