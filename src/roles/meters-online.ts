@@ -99,6 +99,31 @@ function connect(url: string, options: IClientOptions): Promise<MqttClient> {
   });
 }
 
+/** A gauge of a table's rows by `state`, counted when Prometheus scrapes. */
+function stateGauge(
+  registry: Registry,
+  core: Core,
+  table: 'commands' | 'notifications_outbox',
+  name: string,
+  help: string,
+): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const rows = await core.store.db
+        .selectFrom(table)
+        .select(['state', (eb) => eb.fn.countAll<string>().as('n')])
+        .groupBy('state')
+        .execute();
+      this.reset();
+      for (const row of rows) this.set({ state: row.state }, Number(row.n));
+    },
+  });
+}
+
 class WorkerMetrics {
   readonly decisions: Counter<'decision'>;
   readonly charged: Counter;
@@ -122,36 +147,20 @@ class WorkerMetrics {
       labelNames: ['result'],
       registers: [registry],
     });
-    new Gauge({
-      name: 'rasid_commands',
-      help: 'Meter commands by state (queued, sent, acknowledged, failed, expired)',
-      labelNames: ['state'],
-      registers: [registry],
-      async collect() {
-        const rows = await core.store.db
-          .selectFrom('commands')
-          .select(['state', (eb) => eb.fn.countAll<string>().as('n')])
-          .groupBy('state')
-          .execute();
-        this.reset();
-        for (const row of rows) this.set({ state: row.state }, Number(row.n));
-      },
-    });
-    new Gauge({
-      name: 'rasid_notifications',
-      help: 'Notifications in the outbox by state',
-      labelNames: ['state'],
-      registers: [registry],
-      async collect() {
-        const rows = await core.store.db
-          .selectFrom('notifications_outbox')
-          .select(['state', (eb) => eb.fn.countAll<string>().as('n')])
-          .groupBy('state')
-          .execute();
-        this.reset();
-        for (const row of rows) this.set({ state: row.state }, Number(row.n));
-      },
-    });
+    stateGauge(
+      registry,
+      core,
+      'commands',
+      'rasid_commands',
+      'Meter commands by state (queued, sent, acknowledged, failed, expired)',
+    );
+    stateGauge(
+      registry,
+      core,
+      'notifications_outbox',
+      'rasid_notifications',
+      'Notifications in the outbox by state',
+    );
   }
 
   record(report: RunReport): void {
