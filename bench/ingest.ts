@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- ingest [--meters 1000] [--seconds 8] [--rounds 3] [--rows 100000] [--pg URL]`
  *
- * P1/P2/P4 (BENCHMARKS.md): simulated meters (mqtt.js, MQTT 3.1.1, QoS 1, one reading outstanding each,
+ * P1/P2/P4 (docs/benchmarks.md): simulated meters (mqtt.js, MQTT 3.1.1, QoS 1, one reading outstanding each,
  * closed loop) on loopback; durable readings/s into PostgreSQL through Rasid's broker + ingest, beside a
  * bare aedes PUBACK-only rate (same generator, no hooks, no subscriber), interleaved A B A B A B; medians,
  * ratios and p99 publish-to-PUBACK. Rows in the table are checked against PUBACKs every round (P4).
@@ -125,7 +125,7 @@ export async function run(argv: readonly string[]): Promise<void> {
               select u.id, s, 'electricity', 'mqtt', 'token', ${hash}, 'active'
               from utilities u, unnest(${serials}::text[]) s where u.code = ${UTILITY}`.execute(store.db);
 
-    out('# ingest benchmark (BENCHMARKS.md P1-P4)');
+    out('# ingest benchmark (docs/benchmarks.md P1-P4)');
     out(
       `workload: ${args.meters} meters (mqtt.js, MQTT 3.1.1, clean session, keepalive 120), QoS 1 readings`,
     );

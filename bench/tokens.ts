@@ -8,7 +8,7 @@
  *   C  credit tokens/s, EA07, no cache: DKGA02 from the vending key for every token, then as B
  *   D  reference: des.js with a fresh cipher object per block
  *   E  reference: node OpenSSL des-ede3-ecb with K|K|K, a fresh cipher per block
- * Goals (../shared/BENCHMARKS.md P10/P11 and issue 2): C/A >= 35%, B/A >= 70% (issue: B >= 50% of A).
+ * Goals (docs/benchmarks.md P10/P11 and issue 2): C/A >= 35%, B/A >= 70% (issue: B >= 50% of A).
  */
 import {
   Des,
@@ -22,6 +22,7 @@ import {
   sealRegisterToken,
   TOKEN_TYPES,
 } from '../protocols/sts/index.ts';
+import { median, optionReader } from './args.ts';
 
 interface Figure {
   readonly name: string;
@@ -30,13 +31,7 @@ interface Figure {
   readonly run: (n: number) => number;
 }
 
-function option(args: readonly string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`bench tokens: ${name} needs a positive number`);
-  return v;
-}
+const option = optionReader('tokens');
 
 function measure(fig: Figure, seconds: number): number {
   const batch = 2000;
@@ -52,12 +47,6 @@ function measure(fig: Figure, seconds: number): number {
   }
   if (sink === 0.5) process.stdout.write(''); // never true; keeps `sink` alive
   return ops / ((now - start) / 1000);
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -63,6 +63,18 @@ async function createTimescale(db: Kysely<unknown>): Promise<{ enabled: boolean;
     select exists (select 1 from pg_available_extensions where name = 'timescaledb') as available
   `.execute(db);
   if (!rows[0]?.available) return { enabled: false, detail: 'extension not available: plain views' };
+  // Without the preload, `create extension` raises FATAL and ends the connection: no savepoint survives it.
+  const preload = await sql<{ libraries: string }>`
+    select current_setting('shared_preload_libraries') as libraries
+  `.execute(db);
+  const libraries = preload.rows[0]?.libraries ?? '';
+  const preloaded = libraries
+    .split(',')
+    .map((name) => name.trim().replace(/^"|"$/g, ''))
+    .some((name) => /(^|\/)timescaledb(-[0-9.]+)?(\.so)?$/.test(name));
+  if (!preloaded) {
+    return { enabled: false, detail: 'extension installed but not in shared_preload_libraries: plain views' };
+  }
   await sql`savepoint rasid_timescale`.execute(db);
   try {
     await sql`create extension if not exists timescaledb`.execute(db);

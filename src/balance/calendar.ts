@@ -1,5 +1,5 @@
 /**
- * The friendly-credit calendar (ARCHITECTURE.md "Balance engine"): the times when Rasid never sends a
+ * The friendly-credit calendar (docs/design.md "Balance engine"): the times when Rasid never sends a
  * disconnect, even to an account out of credit. Pure functions of an instant and a utility's calendar:
  *
  * - night hours, in local minutes since midnight; the window may wrap midnight (22:00 → 07:00);

@@ -5,8 +5,9 @@
  *   over at its modulus and a meter whose register was reset;
  * - {@link splitByMonth}: an interval's units shared between the local calendar months it spans (a long
  *   gap in readings across a month end), in proportion to time;
- * - {@link monthToDateCost} and {@link consumptionCharge}: the money of the units consumed, priced through
- *   the tariff's blocks at the month-to-date position;
+ * - {@link monthToDateCost} and {@link consumptionCharge}: the money of units consumed under a blocks
+ *   tariff at the month-to-date position, through the one price function of src/tariffs (which the engine
+ *   calls directly, time of use included);
  * - {@link usePerDay} and {@link daysOfCreditLeft}: recent use and how long the credit lasts at that pace.
  *
  * Pricing is exact until one rounding: the cost of the month's units so far is `Σ units × price /
@@ -14,19 +15,19 @@
  * month therefore always add up to the rounded cost of its total, however the readings were batched.
  */
 import { mulDivRound } from '../money.ts';
+import { blocksScaled, pricedTariff } from '../tariffs/price.ts';
 import { instantOfLocal, localTime } from './calendar.ts';
 
-/** One tariff block as stored (`tariffs.blocks`): prices per `pricePerUnits` base units (Wh or litres). */
-export interface PriceBlock {
-  /** Month-to-date upper bound of the block in base units; `null` for the last, open block. */
-  readonly upToUnits: number | bigint | null;
-  readonly priceMinorPerUnit: number | bigint;
-}
-
+/** A stored blocks tariff (`tariffs.price_per_units`, `tariffs.blocks`), as src/tariffs reads it. */
 export interface ConsumptionTariff {
-  readonly blocks: readonly PriceBlock[];
+  readonly blocks: readonly StoredBlockLike[];
   /** Block prices are per this many base units (1000 = per kWh or per m³). */
   readonly pricePerUnits: number | bigint;
+}
+
+interface StoredBlockLike {
+  readonly upToUnits: number | bigint | null;
+  readonly priceMinorPerUnit: number | bigint;
 }
 
 export class ConsumptionError extends Error {
@@ -109,33 +110,13 @@ export function splitByMonth(from: Date, to: Date, units: bigint, timeZone: stri
   return shares.filter((s, i) => s.units > 0n || i === shares.length - 1);
 }
 
-function checkTariff(tariff: ConsumptionTariff): void {
-  if (tariff.blocks.length === 0) throw new ConsumptionError('invalid_tariff', 'tariff has no blocks');
-  if (BigInt(tariff.pricePerUnits) <= 0n) {
-    throw new ConsumptionError('invalid_tariff', 'price_per_units must be positive');
-  }
-  if (tariff.blocks.at(-1)?.upToUnits !== null) {
-    throw new ConsumptionError('invalid_tariff', 'the last block must be open-ended');
-  }
-}
-
 /**
  * The cost of the first `units` base units of a month through the blocks, rounded half up to a minor unit
- * once, at the end.
+ * once, at the end (the price function of src/tariffs).
  */
 export function monthToDateCost(tariff: ConsumptionTariff, units: bigint): bigint {
-  checkTariff(tariff);
-  if (units < 0n) throw new ConsumptionError('invalid_input', 'units cannot be negative');
-  let scaled = 0n; // Σ units × price, in minor units × pricePerUnits
-  let floor = 0n;
-  for (const block of tariff.blocks) {
-    if (floor >= units) break;
-    const top = block.upToUnits === null ? units : BigInt(block.upToUnits);
-    const inBlock = (top < units ? top : units) - floor;
-    if (inBlock > 0n) scaled += inBlock * BigInt(block.priceMinorPerUnit);
-    if (top > floor) floor = top;
-  }
-  return mulDivRound(scaled, 1n, BigInt(tariff.pricePerUnits));
+  const t = pricedTariff(tariff);
+  return mulDivRound(blocksScaled(t.blocks, units), 1n, t.per);
 }
 
 /** The charge for `units` consumed after `monthToDate` units of the same month. */

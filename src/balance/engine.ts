@@ -1,48 +1,74 @@
 /**
- * The balance engine (ARCHITECTURE.md "Balance engine"). One {@link BalanceEngine.run} does, per active
- * meter with an account, in batches of meters that share one transaction each:
+ * The balance engine (docs/design.md "Balance engine", docs/balance.md). A meter is evaluated when one of
+ * its inputs changed, not on a sweep over every meter:
  *
- * 1. Central mode: consumption from the cumulative register between consecutive readings since the last
- *    charged one (a rollover, a reset and a gap handled by {@link registerStep} / {@link splitByMonth}),
- *    priced through the tariff's blocks at the month-to-date position, charged to `account_ledger` as one
- *    `consumption` entry per meter and run; a `balance.consumption` audit row in the same transaction is the
- *    meter's cursor (last reading charged, month-to-date units), so a reading is never charged twice: the
- *    meter row is locked, the cursor read, and the charge and the new cursor committed together.
- * 2. Credit: the ledger (central) or what the meter last reported (token mode); days of credit left from the
- *    last week's use priced at the month-to-date position.
- * 3. The policy ({@link decide}) with the utility's friendly-credit calendar; every decision is written with
- *    its reason as an audit row `balance.<decision>` carrying the policy state, and a decision that changes
- *    nothing and repeats the previous one is not written again. A disconnect or reconnect is queued through
- *    the command dispatcher, and the customer's notifications through the outbox, in the same transaction.
+ * - **readings committed**: the ingest tells the engine which meters' readings it committed
+ *   ({@link BalanceEngine.readingsCommitted});
+ * - **ledger entries** (payments, vends, adjustments, arrears): a change feed over `account_ledger` ids,
+ *   its position kept in `balance_feed`, so entries written by any process or tool are seen;
+ * - **command outcomes**: the dispatcher calls {@link BalanceEngine.commandSettled} when a command is
+ *   acknowledged, fails or expires;
+ * - **tariffs, the calendar and the utility's settings**: a fingerprint per utility, compared each pass;
+ *   a change re-evaluates that utility's meters ({@link BalanceEngine.touch} does it on demand);
+ * - **time**: each evaluation leaves the next moment time alone may change its decision (a friendly window
+ *   or no-disconnect period ending, the projected moment credit runs out) in `balance_state.due_at`.
  *
- * Batch results are per meter: a meter whose work fails is reported and the others go on (STYLE.md 12).
+ * One evaluation, per meter in short transactions of a few meters:
+ *
+ * 1. The readings after the meter's cursor (`balance_state.read_ts`): central mode charges consumption
+ *    from the cumulative register between consecutive readings (a rollover, a reset and a gap handled by
+ *    {@link registerStep} / {@link splitByMonth}), priced through the tariff's blocks at the month-to-date
+ *    position, as one `consumption` ledger entry; a `balance.consumption` audit row records the charge.
+ *    Month-to-date units and use per day are kept in the state, so no history is read again.
+ * 2. Credit: the account's balance carried in the state up to a ledger id plus the entries after it
+ *    (central), or what the meter last reported (token mode); days of credit left from recent use.
+ * 3. The policy ({@link decide}) with the utility's friendly-credit calendar; every decision that changes
+ *    something is written with its reason as an audit row `balance.<decision>`. A disconnect or reconnect
+ *    is queued through the command dispatcher, and the customer's notifications through the outbox, in the
+ *    same transaction as the state.
+ *
+ * {@link BalanceEngine.run} is the slow reconciliation sweep: every active meter, with the balance summed
+ * again from the whole ledger; on a consistent store it decides nothing new.
+ *
+ * Batch results are per meter: a meter whose work fails is reported and the others go on (docs/style.md practice 12).
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Log } from '../log.ts';
 import { formatMoney } from '../money.ts';
-import { enqueueNotification } from '../notify/outbox.ts';
+import { notify } from '../notify/audience.ts';
 import type { TemplateName, TemplatePayload } from '../notify/templates.ts';
+import { atPriority } from '../store/gate.ts';
+import type { Queryable } from '../store/ledger.ts';
 import {
   type AccountId,
+  type CustomerId,
   type Database,
   type Language,
   type MeterId,
   type MeterKind,
   type MeterMode,
   minorUnits,
-  type NewAccountLedgerEntry,
-  type NewAuditEntry,
   type UtilityId,
 } from '../store/schema.ts';
+import {
+  chargeShare,
+  consumptionShares,
+  costOver,
+  EMPTY_POSITION,
+  type MonthPosition,
+  type PricedTariff,
+  pricedTariff,
+  type TariffClock,
+  tariffInForce,
+} from '../tariffs/index.ts';
 import { type FriendlyCalendar, nextFriendlyStart } from './calendar.ts';
 import {
-  type ConsumptionTariff,
-  consumptionCharge,
   daysOfCreditLeft,
+  MIN_USE_SPAN_MS,
   monthKeyOf,
   type RegisterStepKind,
   registerStep,
   splitByMonth,
-  usePerDay,
 } from './consumption.ts';
 import {
   type BalanceThresholds,
@@ -52,8 +78,6 @@ import {
   INITIAL_STATE,
   type PolicyState,
 } from './policy.ts';
-
-type Queryable = Kysely<Database> | Transaction<Database>;
 
 /** What the engine needs of the command dispatcher (src/commands/dispatcher.ts). */
 export interface RelayCommands {
@@ -73,10 +97,7 @@ export interface RelayCommands {
   dispatchDue(): Promise<unknown>;
 }
 
-export interface EngineLogger {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-}
+export type EngineLogger = Pick<Log, 'info' | 'warn'>;
 
 /** The utility a meter belongs to, as the engine sees it. */
 export interface UtilityView {
@@ -98,13 +119,23 @@ export interface BalanceEngineOptions {
   readonly gapMs?: number;
   /** Recent use is measured over this window (default 7 days). */
   readonly usageWindowMs?: number;
-  /** Meters per transaction (default 50). */
+  /**
+   * Meters per transaction (default 8): short transactions, so the ingest's commits never wait long
+   * behind the engine on a single-connection store.
+   */
   readonly batchSize?: number;
-  /** Most readings charged per meter and run (default 5000); the rest wait for the next run. */
+  /** Most meters evaluated per {@link BalanceEngine.tick} (default 2000); the rest in the next one. */
+  readonly tickLimit?: number;
+  /** Most readings taken in per meter and evaluation (default 5000); the rest in the next one. */
   readonly maxReadingsPerMeter?: number;
   /** The utility system's webhook URL for balance events, if any (it also gets every customer notice). */
   readonly webhookUrl?: (utility: UtilityView) => string | null;
   readonly logger?: EngineLogger;
+  /**
+   * Seconds from the commit of the readings (or other change) that triggered an evaluation to the relay
+   * command it queued, per disconnect or reconnect queued by {@link BalanceEngine.tick}.
+   */
+  readonly onDecisionLatency?: (kind: 'disconnect' | 'reconnect', seconds: number) => void;
 }
 
 export interface MeterResult {
@@ -150,6 +181,7 @@ interface MeterRow {
   low_credit_alert_enabled: boolean;
   low_credit_alert_minor: bigint | null;
   low_credit_alert_days: number | null;
+  customer_id: CustomerId;
   customer_name: string;
   phone: string | null;
   email: string | null;
@@ -163,7 +195,7 @@ interface MeterRow {
   night_end_minute: number | null;
 }
 
-/** The cursor of a central meter's charging, kept in its latest `balance.consumption` audit row. */
+/** The cursor of a meter's charging as older versions kept it, in its latest `balance.consumption` row. */
 interface ChargeCursor {
   /** Last reading charged. */
   ts: string;
@@ -173,7 +205,10 @@ interface ChargeCursor {
   monthToDate: string;
 }
 
-/** What the engine remembers between runs, kept in the latest decision row of the meter. */
+/**
+ * What the engine remembers of its last written decision, in `balance_state.memo` (and, for the record,
+ * in the decision's audit row).
+ */
 interface Memo {
   state: PolicyState;
   /** Highest account_ledger id seen: money added above it is a top-up. */
@@ -230,6 +265,86 @@ export function accountThresholds(
   };
 }
 
+/** A day in ms. */
+const DAY_MS = 86_400_000;
+/** Days of use per day kept in the state (the usage window is at most this long). */
+const USAGE_DAYS = 8;
+
+/** One UTC day of use: `[utcDay, units, fromMs, toMs]` (units as a string: bigint-safe JSON). */
+type UsageDay = [number, string, number, number];
+
+/** The engine's state of a meter, as read from `balance_state`. */
+interface StateRow {
+  meter_id: MeterId;
+  read_ts: Date | null;
+  register: bigint | null;
+  month: string | null;
+  month_to_date: bigint;
+  month_cost_scaled: bigint;
+  month_cost_per: number;
+  relay: boolean | null;
+  credit_minor_reported: bigint | null;
+  credit_wh_reported: bigint | null;
+  usage: UsageDay[];
+  ledger_id: bigint;
+  balance_minor: bigint;
+  memo: Record<string, unknown> | null;
+}
+
+/** What changed for a meter since it was last evaluated: the earliest moment it changed (for latency). */
+type Dirty = Map<MeterId, number>;
+
+/** The query of the meters, accounts, customers and utilities an evaluation needs. */
+function meterQuery(db: Queryable) {
+  return db
+    .selectFrom('meters as m')
+    .innerJoin('accounts as a', 'a.id', 'm.account_id')
+    .innerJoin('customers as c', 'c.id', 'a.customer_id')
+    .innerJoin('utilities as u', 'u.id', 'm.utility_id')
+    .select([
+      'm.id as meter_id',
+      'm.serial',
+      'm.kind',
+      'm.mode',
+      'm.utility_id',
+      'a.id as account_id',
+      'a.number as account_number',
+      'a.protected',
+      'a.tariff_code',
+      'a.subsidy_eligible',
+      'a.low_credit_alert_enabled',
+      'a.low_credit_alert_minor',
+      'a.low_credit_alert_days',
+      'c.id as customer_id',
+      'c.name as customer_name',
+      'c.phone',
+      'c.email',
+      'c.preferred_language as language',
+      'u.code as utility_code',
+      'u.currency',
+      'u.currency_exponent',
+      'u.timezone',
+      'u.weekend_days',
+      'u.night_start_minute',
+      'u.night_end_minute',
+    ])
+    .where('m.status', '=', 'active')
+    .where('a.status', '=', 'active');
+}
+
+/** Units used per day over the kept days inside the window, or null (less than an hour spanned). */
+function perDayFromUsage(usage: readonly UsageDay[], since: number): number | null {
+  const inWindow = usage.filter((d) => d[3] > since);
+  if (inWindow.length === 0) return null;
+  const from = Math.max(since, inWindow[0]![2]);
+  const to = inWindow.at(-1)![3];
+  const span = to - from;
+  if (span < MIN_USE_SPAN_MS) return null;
+  let units = 0n;
+  for (const d of inWindow) units += BigInt(d[1]);
+  return (Number(units) * DAY_MS) / span;
+}
+
 export class BalanceEngine {
   readonly #db: Kysely<Database>;
   readonly #commands: RelayCommands;
@@ -239,9 +354,23 @@ export class BalanceEngine {
   readonly #gapMs: number;
   readonly #usageWindowMs: number;
   readonly #batchSize: number;
+  readonly #tickLimit: number;
   readonly #maxReadings: number;
   readonly #webhookUrl: (utility: UtilityView) => string | null;
   readonly #logger: EngineLogger | undefined;
+  readonly #onLatency: BalanceEngineOptions['onDecisionLatency'];
+  /** Meters with a change not yet evaluated, with the time (ms, wall clock) of their first change. */
+  #dirty: Dirty = new Map();
+  /** Utilities whose every meter is to be evaluated (a settings change). */
+  #dirtyUtilities = new Set<UtilityId>();
+  /** Each utility's fingerprint of tariffs, calendar and settings, as last seen. */
+  #fingerprints: Map<UtilityId, string> | null = null;
+  #ledgerPosition: bigint | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> | undefined;
+  #onReport: ((report: RunReport) => void) | undefined;
+  #onError: ((err: unknown) => void) | undefined;
 
   constructor(options: BalanceEngineOptions) {
     this.#db = options.db;
@@ -250,46 +379,222 @@ export class BalanceEngine {
     this.#thresholds = options.thresholds ?? (() => DEFAULT_THRESHOLDS);
     this.#modulus = options.registerModulus ?? {};
     this.#gapMs = options.gapMs ?? 6 * 3_600_000;
-    this.#usageWindowMs = options.usageWindowMs ?? 7 * 86_400_000;
-    this.#batchSize = options.batchSize ?? 50;
+    this.#usageWindowMs = options.usageWindowMs ?? 7 * DAY_MS;
+    this.#batchSize = options.batchSize ?? 8;
+    this.#tickLimit = options.tickLimit ?? 2000;
     this.#maxReadings = options.maxReadingsPerMeter ?? 5000;
     this.#webhookUrl = options.webhookUrl ?? (() => null);
     this.#logger = options.logger;
+    this.#onLatency = options.onDecisionLatency;
   }
 
-  /** One pass over the active meters (or the given ones). Never throws for one meter's failure. */
+  // ---- What changed ---------------------------------------------------------------------------------
+
+  /** The ingest committed readings of these meters. */
+  readingsCommitted(meterIds: Iterable<string>): void {
+    this.#mark(meterIds);
+  }
+
+  /** The dispatcher moved a command of this meter to acknowledged, failed or expired. */
+  commandSettled(meterId: string): void {
+    this.#mark([meterId]);
+  }
+
+  /** Something else about these meters, or every meter of a utility, changed: evaluate them. */
+  touch(target: { meterIds?: Iterable<string>; utilityId?: UtilityId }): void {
+    if (target.meterIds !== undefined) this.#mark(target.meterIds);
+    if (target.utilityId !== undefined) {
+      this.#dirtyUtilities.add(target.utilityId);
+      this.#wake();
+    }
+  }
+
+  /** Meters waiting for an evaluation (changes seen, not yet evaluated). */
+  get pending(): number {
+    return this.#dirty.size;
+  }
+
+  #mark(meterIds: Iterable<string>): void {
+    const at = Date.now();
+    for (const id of meterIds) {
+      if (!this.#dirty.has(id as MeterId)) this.#dirty.set(id as MeterId, at);
+    }
+    this.#wake();
+  }
+
+  // ---- Running on its own ---------------------------------------------------------------------------
+
+  /**
+   * Evaluates changes as they come: a pass shortly after a change (`coalesceMs`, default 50 ms, gathers
+   * the changes of one ingest burst) and at least every `tickMs` (due times, the feeds). Never throws.
+   */
+  start(options: {
+    tickMs: number;
+    coalesceMs?: number;
+    onReport?: (report: RunReport) => void;
+    onError?: (err: unknown) => void;
+  }): void {
+    this.#onReport = options.onReport;
+    this.#onError = options.onError;
+    this.#coalesceMs = options.coalesceMs ?? 50;
+    this.#timer = setInterval(() => this.#pass(), options.tickMs);
+    this.#timer.unref();
+  }
+
+  #coalesceMs = 50;
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    clearTimeout(this.#wakeTimer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  #wake(): void {
+    if (this.#timer === undefined || this.#wakeTimer !== undefined) return;
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = undefined;
+      this.#pass();
+    }, this.#coalesceMs);
+    this.#wakeTimer.unref();
+  }
+
+  #pass(): void {
+    if (this.#running !== undefined) return;
+    // Behind the meters' commits and the sales at the embedded store's gate (src/store/gate.ts): a sale that
+    // wakes the engine never waits for the evaluation it caused.
+    this.#running = atPriority('background', () => this.tick())
+      .then((report) => {
+        this.#onReport?.(report);
+        // More than one pass's worth waiting: go on at once.
+        if (this.#dirty.size > 0) this.#wake();
+      })
+      .catch((err: unknown) => this.#onError?.(err))
+      .finally(() => {
+        this.#running = undefined;
+      });
+  }
+
+  // ---- The event-driven pass ------------------------------------------------------------------------
+
+  /**
+   * One pass over what changed: meters whose readings were committed or whose commands settled, accounts
+   * with new ledger entries, utilities whose tariffs, calendar or settings changed, and meters whose due
+   * time has come. A meter with no change is not evaluated.
+   */
+  async tick(): Promise<RunReport> {
+    const now = this.#now();
+    await this.#followLedger();
+    await this.#followUtilities(now);
+    const due = await this.#db
+      .selectFrom('balance_state')
+      .select('meter_id')
+      .where('due_at', '<=', now)
+      .orderBy('due_at')
+      .limit(this.#tickLimit)
+      .execute();
+    const dirty = this.#dirty;
+    this.#dirty = new Map();
+    const wall = Date.now();
+    for (const row of due) if (!dirty.has(row.meter_id)) dirty.set(row.meter_id, wall);
+    const utilities = [...this.#dirtyUtilities];
+    this.#dirtyUtilities.clear();
+    for (const utilityId of utilities) {
+      const rows = await this.#db
+        .selectFrom('meters')
+        .select('id')
+        .where('utility_id', '=', utilityId)
+        .where('status', '=', 'active')
+        .execute();
+      for (const r of rows) if (!dirty.has(r.id)) dirty.set(r.id, wall);
+    }
+    if (dirty.size === 0) return { meters: [], chargedMinor: 0n, commandsQueued: 0, notificationsQueued: 0 };
+    // Past the pass's limit, the rest waits for the next pass.
+    const ids = [...dirty.keys()];
+    const now_ = ids.slice(0, this.#tickLimit);
+    for (const id of ids.slice(this.#tickLimit)) this.#dirty.set(id, dirty.get(id)!);
+    const report = await this.#evaluateMeters(now_, now, { full: false, since: dirty });
+    // Meters with nothing to evaluate (no account, not active) lose their due time.
+    const evaluated = new Set(report.meters.map((m) => m.meterId));
+    const gone = due.map((r) => r.meter_id).filter((id) => !evaluated.has(id));
+    if (gone.length > 0) {
+      await this.#db
+        .updateTable('balance_state')
+        .set({ due_at: null })
+        .where('meter_id', 'in', gone)
+        .execute();
+    }
+    return report;
+  }
+
+  /** Ledger entries written since the feed's position (by anyone) mark their accounts' meters. */
+  async #followLedger(): Promise<void> {
+    if (this.#ledgerPosition === null) {
+      const row = await this.#db
+        .selectFrom('balance_feed')
+        .select('position')
+        .where('name', '=', 'account_ledger')
+        .executeTakeFirst();
+      this.#ledgerPosition = row === undefined ? 0n : BigInt(row.position);
+    }
+    const entries = await this.#db
+      .selectFrom('account_ledger')
+      .select(['id', 'account_id', 'kind'])
+      .where('id', '>', this.#ledgerPosition)
+      .orderBy('id')
+      .limit(10_000)
+      .execute();
+    if (entries.length === 0) return;
+    const accounts = [...new Set(entries.filter((e) => e.kind !== 'consumption').map((e) => e.account_id))];
+    if (accounts.length > 0) {
+      const meters = await this.#db
+        .selectFrom('meters')
+        .select('id')
+        .where('account_id', 'in', accounts)
+        .execute();
+      this.#mark(meters.map((m) => m.id));
+    }
+    const position = BigInt(entries.at(-1)!.id);
+    this.#ledgerPosition = position;
+    await this.#db
+      .insertInto('balance_feed')
+      .values({ name: 'account_ledger', position })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ position }))
+      .execute();
+  }
+
+  /** Tariffs in force, the calendar and each utility's settings: a changed fingerprint marks the utility. */
+  async #followUtilities(now: Date): Promise<void> {
+    const { rows } = await sql<{ id: UtilityId; fp: string }>`
+      select u.id, md5(concat_ws('|', u.timezone, u.weekend_days::text, u.night_start_minute,
+        u.night_end_minute,
+        (select string_agg(t.id::text || t.effective_from::text, ',' order by t.id)
+           from tariffs t where t.utility_id = u.id and t.effective_from <= ${now}),
+        (select string_agg(p.id::text || p.starts_at::text || p.ends_at::text, ',' order by p.id)
+           from no_disconnect_periods p where p.utility_id = u.id))) as fp
+      from utilities u`.execute(this.#db);
+    const seen = new Map(rows.map((r) => [r.id, r.fp]));
+    if (this.#fingerprints !== null) {
+      for (const [id, fp] of seen) {
+        const before = this.#fingerprints.get(id);
+        if (before !== undefined && before !== fp) this.#dirtyUtilities.add(id);
+      }
+    }
+    this.#fingerprints = seen;
+  }
+
+  // ---- The sweep ------------------------------------------------------------------------------------
+
+  /**
+   * The reconciliation sweep over the active meters (or the given ones): each is evaluated with its
+   * balance summed again from the whole ledger. A balance that differs from the one the state carried is
+   * logged and corrected. On a consistent store it decides nothing new. Never throws for one meter's failure.
+   */
   async run(filter: { meterIds?: readonly MeterId[]; utilityId?: UtilityId } = {}): Promise<RunReport> {
     let query = this.#db
       .selectFrom('meters as m')
       .innerJoin('accounts as a', 'a.id', 'm.account_id')
-      .innerJoin('customers as c', 'c.id', 'a.customer_id')
-      .innerJoin('utilities as u', 'u.id', 'm.utility_id')
-      .select([
-        'm.id as meter_id',
-        'm.serial',
-        'm.kind',
-        'm.mode',
-        'm.utility_id',
-        'a.id as account_id',
-        'a.number as account_number',
-        'a.protected',
-        'a.tariff_code',
-        'a.subsidy_eligible',
-        'a.low_credit_alert_enabled',
-        'a.low_credit_alert_minor',
-        'a.low_credit_alert_days',
-        'c.name as customer_name',
-        'c.phone',
-        'c.email',
-        'c.preferred_language as language',
-        'u.code as utility_code',
-        'u.currency',
-        'u.currency_exponent',
-        'u.timezone',
-        'u.weekend_days',
-        'u.night_start_minute',
-        'u.night_end_minute',
-      ])
+      .select('m.id')
       .where('m.status', '=', 'active')
       .where('a.status', '=', 'active')
       .orderBy('m.id');
@@ -299,40 +604,44 @@ export class BalanceEngine {
       query = query.where('m.id', 'in', filter.meterIds);
     }
     if (filter.utilityId !== undefined) query = query.where('m.utility_id', '=', filter.utilityId);
-    const meters = (await query.execute()) as MeterRow[];
+    const ids = (await query.execute()).map((r) => r.id);
+    return this.#evaluateMeters(ids, this.#now(), { full: true, since: new Map() });
+  }
 
-    const now = this.#now();
+  // ---- Evaluation -----------------------------------------------------------------------------------
+
+  async #evaluateMeters(
+    ids: readonly MeterId[],
+    now: Date,
+    how: { full: boolean; since: Dirty },
+  ): Promise<RunReport> {
     const results: MeterResult[] = [];
     const counters = { commands: 0, notifications: 0 };
-    for (let i = 0; i < meters.length; i += this.#batchSize) {
-      const chunk = meters.slice(i, i + this.#batchSize);
+    for (let i = 0; i < ids.length; i += this.#batchSize) {
+      const chunk = ids.slice(i, i + this.#batchSize);
       try {
         const local = { commands: 0, notifications: 0 };
-        const done = await this.#db.transaction().execute((trx) => this.#runBatch(trx, chunk, now, local));
+        const done = await this.#db
+          .transaction()
+          .execute((trx) => this.#runBatch(trx, chunk, now, how, local));
         results.push(...done);
         counters.commands += local.commands;
         counters.notifications += local.notifications;
       } catch {
         // One meter spoiled the batch: do each alone, so only that meter is held back.
-        for (const meter of chunk) {
+        for (const meterId of chunk) {
           const local = { commands: 0, notifications: 0 };
           try {
             const done = await this.#db
               .transaction()
-              .execute((trx) => this.#runBatch(trx, [meter], now, local));
+              .execute((trx) => this.#runBatch(trx, [meterId], now, how, local));
             results.push(...done);
             counters.commands += local.commands;
             counters.notifications += local.notifications;
           } catch (error) {
             const message = (error as Error).message;
-            this.#logger?.warn({ meterId: meter.meter_id, err: message }, 'balance run failed for meter');
-            results.push({
-              meterId: meter.meter_id,
-              ok: false,
-              chargedMinor: 0n,
-              decisions: [],
-              error: message,
-            });
+            this.#logger?.warn({ meterId, err: message }, 'balance evaluation failed for meter');
+            results.push({ meterId, ok: false, chargedMinor: 0n, decisions: [], error: message });
           }
         }
       }
@@ -348,73 +657,48 @@ export class BalanceEngine {
 
   async #runBatch(
     trx: Transaction<Database>,
-    meters: readonly MeterRow[],
+    ids: readonly MeterId[],
     now: Date,
+    how: { full: boolean; since: Dirty },
     counters: { commands: number; notifications: number },
   ): Promise<MeterResult[]> {
     // Lock the batch's meters: two engines never charge or decide for the same meter at once.
-    await trx
-      .selectFrom('meters')
-      .select('id')
-      .where(
-        'id',
-        'in',
-        meters.map((m) => m.meter_id),
-      )
-      .orderBy('id')
-      .forUpdate()
+    await trx.selectFrom('meters').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+    const meters = (await meterQuery(trx).where('m.id', 'in', ids).orderBy('m.id').execute()) as MeterRow[];
+    const states = await trx
+      .selectFrom('balance_state')
+      .select([
+        'meter_id',
+        'read_ts',
+        'register',
+        'month',
+        'month_to_date',
+        'month_cost_scaled',
+        'month_cost_per',
+        'relay',
+        'credit_minor_reported',
+        'credit_wh_reported',
+        'usage',
+        'ledger_id',
+        'balance_minor',
+        'memo',
+      ])
+      .where('meter_id', 'in', ids)
       .execute();
-
-    const ledger: NewAccountLedgerEntry[] = [];
-    const audits: NewAuditEntry[] = [];
-    const charged = new Map<MeterId, bigint>();
-    for (const meter of meters) {
-      if (meter.mode !== 'central') continue;
-      const charge = await this.#charge(trx, meter, now);
-      if (charge === null) continue;
-      audits.push(charge.audit);
-      if (charge.amount > 0n) ledger.push(charge.ledger);
-      charged.set(meter.meter_id, charge.amount);
-    }
-    if (ledger.length > 0) await trx.insertInto('account_ledger').values(ledger).execute();
-    if (audits.length > 0) await trx.insertInto('audit_log').values(audits).execute();
-
+    const byMeter = new Map(states.map((s) => [s.meter_id, s as unknown as StateRow]));
     const results: MeterResult[] = [];
     for (const meter of meters) {
-      const decisions = await this.#evaluate(trx, meter, now, counters);
-      results.push({
-        meterId: meter.meter_id,
-        ok: true,
-        chargedMinor: charged.get(meter.meter_id) ?? 0n,
-        decisions,
-      });
+      const state = byMeter.get(meter.meter_id) ?? (await this.#legacyState(trx, meter));
+      results.push(await this.#evaluate(trx, meter, state, now, how, counters));
     }
     return results;
   }
 
-  /** The tariff in force for the meter's account: the subsidised variant when eligible, latest version. */
-  async #tariff(db: Queryable, meter: MeterRow, at: Date): Promise<ConsumptionTariff | null> {
-    let q = db
-      .selectFrom('tariffs')
-      .select(['blocks', 'price_per_units'])
-      .where('utility_id', '=', meter.utility_id)
-      .where('kind', '=', meter.kind)
-      .where('effective_from', '<=', at);
-    if (meter.tariff_code !== null) q = q.where('code', '=', meter.tariff_code);
-    if (!meter.subsidy_eligible) q = q.where('subsidised', '=', false);
-    const row = await q
-      .orderBy('subsidised', 'desc')
-      .orderBy('effective_from', 'desc')
-      .orderBy('version', 'desc')
-      .executeTakeFirst();
-    return row === undefined ? null : { blocks: row.blocks, pricePerUnits: row.price_per_units };
-  }
-
-  async #charge(
-    trx: Transaction<Database>,
-    meter: MeterRow,
-    now: Date,
-  ): Promise<{ amount: bigint; ledger: NewAccountLedgerEntry; audit: NewAuditEntry } | null> {
+  /**
+   * The state of a meter the engine has not evaluated since `balance_state` came: its charge cursor and
+   * memo from the audit rows older versions kept them in, or nothing.
+   */
+  async #legacyState(trx: Transaction<Database>, meter: MeterRow): Promise<StateRow & { fresh: true }> {
     const subject = `meter:${meter.meter_id}`;
     const last = await trx
       .selectFrom('audit_log')
@@ -425,82 +709,50 @@ export class BalanceEngine {
       .orderBy('id', 'desc')
       .executeTakeFirst();
     const cursor = (last?.details ?? null) as ChargeCursor | null;
-    const column = registerOf(meter.kind);
-    let q = trx
-      .selectFrom('readings')
-      .select(['ts', column])
-      .where('meter_id', '=', meter.meter_id)
-      .where(column, 'is not', null)
-      .where('ts', '<=', now)
-      .orderBy('ts')
-      .limit(this.#maxReadings);
-    if (cursor !== null) q = q.where('ts', '>', new Date(cursor.ts));
-    const rows = await q.execute();
-    if (rows.length === 0) return null;
-    const readings = rows.map((r) => ({ ts: r.ts, value: (r as Record<string, unknown>)[column] as bigint }));
-
-    const tz = meter.timezone;
-    let prev = cursor === null ? readings[0]! : { ts: new Date(cursor.ts), value: BigInt(cursor.register) };
-    const todo = cursor === null ? readings.slice(1) : readings;
-    let month = cursor?.month ?? monthKeyOf(prev.ts, tz);
-    let monthToDate = cursor === null ? 0n : BigInt(cursor.monthToDate);
-    let units = 0n;
-    let amount = 0n;
-    const events: { kind: RegisterStepKind | 'gap'; at: string; units: string }[] = [];
-    const tariff = todo.length > 0 ? await this.#tariff(trx, meter, now) : null;
-    if (todo.length > 0 && tariff === null) throw new Error(`no tariff in force for meter ${meter.serial}`);
-    for (const reading of todo) {
-      const step = registerStep(prev.value, reading.value, this.#modulus[meter.kind]);
-      if (step.kind === 'rollover' || step.kind === 'reset') {
-        events.push({ kind: step.kind, at: reading.ts.toISOString(), units: step.units.toString() });
-      }
-      if (reading.ts.getTime() - prev.ts.getTime() > this.#gapMs) {
-        events.push({ kind: 'gap', at: reading.ts.toISOString(), units: step.units.toString() });
-      }
-      for (const share of splitByMonth(prev.ts, reading.ts, step.units, tz)) {
-        if (share.month !== month) {
-          month = share.month;
-          monthToDate = 0n;
-        }
-        amount += consumptionCharge(tariff!, monthToDate, share.units);
-        monthToDate += share.units;
-      }
-      units += step.units;
-      prev = reading;
-    }
-    // A month that turned with no reading in it yet starts at zero when its first reading comes.
-    const lastTs = prev.ts.toISOString();
-    const details: ChargeCursor & Record<string, unknown> = {
-      ts: lastTs,
-      register: prev.value.toString(),
-      month,
-      monthToDate: monthToDate.toString(),
-      from: cursor?.ts ?? null,
-      readings: todo.length,
-      units: units.toString(),
-      amountMinor: amount.toString(),
-      ...(cursor === null ? { baseline: true } : {}),
-      ...(events.length > 0 ? { events } : {}),
-    };
+    const decision = await trx
+      .selectFrom('audit_log')
+      .select('details')
+      .where('utility_id', '=', meter.utility_id)
+      .where('subject', '=', subject)
+      .where('action', 'in', DECISION_ACTIONS)
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
     return {
-      amount,
-      ledger: {
-        utility_id: meter.utility_id,
-        account_id: meter.account_id,
-        kind: 'consumption',
-        amount_minor: minorUnits(-amount),
-        ref: `consumption:${meter.meter_id}:${lastTs}`,
-        created_at: now,
-      },
-      audit: {
-        utility_id: meter.utility_id,
-        actor: ACTOR,
-        action: CONSUMPTION_ACTION,
-        subject,
-        details,
-        created_at: now,
-      },
+      fresh: true,
+      meter_id: meter.meter_id,
+      read_ts: cursor === null ? null : new Date(cursor.ts),
+      register: cursor === null ? null : BigInt(cursor.register),
+      month: cursor?.month ?? null,
+      month_to_date: cursor === null ? 0n : BigInt(cursor.monthToDate),
+      month_cost_scaled: 0n,
+      month_cost_per: 1000,
+      relay: null,
+      credit_minor_reported: null,
+      credit_wh_reported: null,
+      usage: [],
+      ledger_id: 0n,
+      balance_minor: 0n,
+      memo: (decision?.details.memo ?? null) as Record<string, unknown> | null,
     };
+  }
+
+  /** The utility's thresholds for the meter's account: the one place the engine reads thresholds. */
+  #thresholdsFor(meter: MeterRow, utility: UtilityView): BalanceThresholds {
+    return accountThresholds(this.#thresholds(utility), meter);
+  }
+
+  /** The tariff in force for the meter's account: the one rule of src/tariffs (migration 0018). */
+  async #tariff(db: Queryable, meter: MeterRow, at: Date): Promise<PricedTariff | null> {
+    const row = await tariffInForce(db as Transaction<Database>, {
+      utilityId: meter.utility_id,
+      kind: meter.kind,
+      code: meter.tariff_code,
+      eligible: meter.subsidy_eligible,
+      at,
+    });
+    return row === undefined
+      ? null
+      : pricedTariff({ pricePerUnits: row.price_per_units, blocks: row.blocks, tou: row.tou });
   }
 
   async #calendar(db: Queryable, meter: MeterRow, now: Date): Promise<FriendlyCalendar> {
@@ -509,7 +761,7 @@ export class BalanceEngine {
       .select(['kind', 'starts_at', 'ends_at', 'reason'])
       .where('utility_id', '=', meter.utility_id)
       .where('ends_at', '>', now)
-      .where('starts_at', '<', new Date(now.getTime() + 60 * 86_400_000))
+      .where('starts_at', '<', new Date(now.getTime() + 60 * DAY_MS))
       .orderBy('starts_at')
       .execute();
     return {
@@ -529,92 +781,303 @@ export class BalanceEngine {
   async #evaluate(
     trx: Transaction<Database>,
     meter: MeterRow,
+    prior: StateRow & { fresh?: true },
     now: Date,
+    how: { full: boolean; since: Dirty },
     counters: { commands: number; notifications: number },
-  ): Promise<Decision[]> {
+  ): Promise<MeterResult> {
     const subject = `meter:${meter.meter_id}`;
+    const tz = meter.timezone;
     const utility: UtilityView = {
       id: meter.utility_id,
       code: meter.utility_code,
       currency: meter.currency,
       exponent: meter.currency_exponent,
     };
-    const thresholds = accountThresholds(this.#thresholds(utility), meter);
-    const lastDecision = await trx
-      .selectFrom('audit_log')
-      .select('details')
-      .where('utility_id', '=', meter.utility_id)
-      .where('subject', '=', subject)
-      .where('action', 'in', DECISION_ACTIONS)
-      .orderBy('id', 'desc')
-      .executeTakeFirst();
-    const memo = (lastDecision?.details.memo ?? null) as Memo | null;
-    let state = memo?.state ?? INITIAL_STATE;
-
     const column = registerOf(meter.kind);
-    const since = new Date(now.getTime() - this.#usageWindowMs);
-    const recent = await trx
+
+    // 1. The readings after the cursor: registers, relay, reported credit, use per day, the charge.
+    let q = trx
       .selectFrom('readings')
       .select(['ts', 'energy_wh', 'volume_l', 'credit_minor', 'credit_wh', 'relay'])
       .where('meter_id', '=', meter.meter_id)
-      .where('ts', '>', since)
       .where('ts', '<=', now)
       .orderBy('ts')
-      .execute();
-    const latest = recent.at(-1);
-    const tariff = await this.#tariff(trx, meter, now);
+      .limit(this.#maxReadings);
+    if (prior.read_ts !== null) q = q.where('ts', '>', prior.read_ts);
+    const rows = await q.execute();
+    const behind = rows.length === this.#maxReadings;
 
-    // Month-to-date units from this month's readings (the block position of the next units used).
-    const monthNow = monthKeyOf(now, meter.timezone);
-    const samples = recent
-      .filter((r) => r[column] !== null)
-      .map((r) => ({ at: r.ts, value: r[column] as bigint, month: monthKeyOf(r.ts, meter.timezone) }));
-    const thisMonth = samples.filter((s) => s.month === monthNow);
-    const monthToDate =
-      thisMonth.length >= 2 ? registerStep(thisMonth[0]!.value, thisMonth.at(-1)!.value).units : 0n;
+    let readTs = prior.read_ts;
+    let register = prior.register === null ? null : BigInt(prior.register);
+    let prevTs = prior.read_ts;
+    let month = prior.month;
+    let monthToDate = BigInt(prior.month_to_date);
+    let position: MonthPosition = {
+      units: monthToDate,
+      scaled: BigInt(prior.month_cost_scaled),
+      per: BigInt(prior.month_cost_per),
+    };
+    const clock: TariffClock = { timeZone: tz, weekendDays: meter.weekend_days };
+    const periodUse = new Map<string, { units: bigint; amount: bigint }>();
+    let relay = prior.relay;
+    let creditMinorReported =
+      prior.credit_minor_reported === null ? null : BigInt(prior.credit_minor_reported);
+    let creditWhReported = prior.credit_wh_reported === null ? null : BigInt(prior.credit_wh_reported);
+    const usage: UsageDay[] = prior.usage.map((d) => [...d] as UsageDay);
+    const central = meter.mode === 'central';
+    const tariffNow = await this.#tariff(trx, meter, now);
+    let units = 0n;
+    let amount = 0n;
+    let steps = 0;
+    const from = prior.read_ts;
+    const events: { kind: RegisterStepKind | 'gap'; at: string; units: string }[] = [];
+    for (const reading of rows) {
+      readTs = reading.ts;
+      if (reading.relay !== null) relay = reading.relay;
+      if (reading.credit_minor !== null) {
+        creditMinorReported = BigInt(reading.credit_minor);
+        creditWhReported = null;
+      } else if (reading.credit_wh !== null) {
+        creditWhReported = BigInt(reading.credit_wh);
+        creditMinorReported = null;
+      }
+      const value = reading[column];
+      if (value === null) continue;
+      const next = BigInt(value);
+      if (register === null || prevTs === null) {
+        // The first register value: the baseline, nothing used before it is known.
+        register = next;
+        prevTs = reading.ts;
+        month ??= monthKeyOf(reading.ts, tz);
+        continue;
+      }
+      const step = registerStep(register, next, this.#modulus[meter.kind]);
+      if (step.kind === 'rollover' || step.kind === 'reset') {
+        events.push({ kind: step.kind, at: reading.ts.toISOString(), units: step.units.toString() });
+      }
+      if (reading.ts.getTime() - prevTs.getTime() > this.#gapMs) {
+        events.push({ kind: 'gap', at: reading.ts.toISOString(), units: step.units.toString() });
+      }
+      if (central && tariffNow === null) throw new Error(`no tariff in force for meter ${meter.serial}`);
+      const shares =
+        central && tariffNow !== null
+          ? consumptionShares(tariffNow, clock, prevTs, reading.ts, step.units, (f, t, u) =>
+              splitByMonth(f, t, u, tz),
+            )
+          : splitByMonth(prevTs, reading.ts, step.units, tz).map((x) => ({
+              ...x,
+              period: null,
+              priceMinor: null,
+            }));
+      for (const share of shares) {
+        if (share.month !== month) {
+          month = share.month;
+          monthToDate = 0n;
+          position = EMPTY_POSITION(tariffNow?.per ?? 1000n);
+        }
+        if (central) {
+          const charged = chargeShare(tariffNow!, position, share);
+          amount += charged.amount;
+          position = charged.position;
+          if (share.period !== null) {
+            const key = `${share.period.season}/${share.period.period}`;
+            const use = periodUse.get(key) ?? { units: 0n, amount: 0n };
+            periodUse.set(key, { units: use.units + share.units, amount: use.amount + charged.amount });
+          }
+        } else {
+          position = { ...position, units: position.units + share.units };
+        }
+        monthToDate += share.units;
+      }
+      // Use per UTC day: the step belongs to the day of the reading that ends it.
+      const day = Math.floor(reading.ts.getTime() / DAY_MS);
+      const last = usage.at(-1);
+      if (last !== undefined && last[0] === day) {
+        last[1] = (BigInt(last[1]) + step.units).toString();
+        last[3] = reading.ts.getTime();
+      } else {
+        usage.push([day, step.units.toString(), prevTs.getTime(), reading.ts.getTime()]);
+      }
+      units += step.units;
+      steps++;
+      register = next;
+      prevTs = reading.ts;
+    }
+    while (usage.length > USAGE_DAYS) usage.shift();
 
-    let credit: bigint;
-    let toppedUp: boolean;
-    const maxLedger = await trx
-      .selectFrom('account_ledger')
-      .select(sql<string | null>`max(id)::text`.as('id'))
-      .where('account_id', '=', meter.account_id)
-      .executeTakeFirstOrThrow();
-    const ledgerId = maxLedger.id ?? '0';
-    if (meter.mode === 'central') {
-      const row = await trx
-        .selectFrom('account_ledger')
-        .select([
-          sql<bigint>`coalesce(sum(amount_minor), 0)::bigint`.as('balance'),
-          sql<bigint>`coalesce(sum(case when amount_minor > 0 and kind in ('payment', 'vend', 'adjustment') and id > ${memo?.ledgerId ?? '0'}::bigint then 1 else 0 end), 0)::bigint`.as(
-            'topups',
-          ),
-        ])
-        .where('account_id', '=', meter.account_id)
-        .executeTakeFirstOrThrow();
-      credit = BigInt(row.balance);
-      toppedUp = memo !== null && BigInt(row.topups) > 0n;
-    } else {
-      const reported = [...recent].reverse().find((r) => r.credit_minor !== null || r.credit_wh !== null);
-      if (reported === undefined) return [];
-      credit =
-        reported.credit_minor !== null
-          ? BigInt(reported.credit_minor)
-          : tariff === null
-            ? 0n
-            : consumptionCharge(tariff, monthToDate, BigInt(reported.credit_wh!));
-      toppedUp = memo !== null && credit > BigInt(memo.credit);
+    if (central && rows.length > 0 && (steps > 0 || (from === null && register !== null))) {
+      // The charge's record (its cursor, for older tools): one audit row per evaluation that took readings in.
+      const lastTs = (prevTs ?? readTs)!.toISOString();
+      await trx
+        .insertInto('audit_log')
+        .values({
+          utility_id: meter.utility_id,
+          actor: ACTOR,
+          action: CONSUMPTION_ACTION,
+          subject,
+          details: {
+            ts: lastTs,
+            register: (register ?? 0n).toString(),
+            month: month ?? monthKeyOf(now, tz),
+            monthToDate: monthToDate.toString(),
+            from: from?.toISOString() ?? null,
+            readings: steps,
+            units: units.toString(),
+            amountMinor: amount.toString(),
+            ...(from === null ? { baseline: true } : {}),
+            ...(events.length > 0 ? { events } : {}),
+            ...(periodUse.size > 0
+              ? {
+                  periods: [...periodUse].map(([period, u]) => ({
+                    period,
+                    units: u.units.toString(),
+                    amountMinor: u.amount.toString(),
+                  })),
+                }
+              : {}),
+          },
+          created_at: now,
+        })
+        .execute();
+      if (amount > 0n) {
+        await trx
+          .insertInto('account_ledger')
+          .values({
+            utility_id: meter.utility_id,
+            account_id: meter.account_id,
+            kind: 'consumption',
+            amount_minor: minorUnits(-amount),
+            ref: `consumption:${meter.meter_id}:${lastTs}`,
+            created_at: now,
+          })
+          .execute();
+      }
     }
 
-    const perDay = usePerDay(
-      samples.map((s) => ({ at: s.at, value: s.value })),
-      this.#modulus[meter.kind],
-    );
+    // 2. Credit.
+    const memo = (prior.memo ?? null) as Memo | null;
+    let state = memo?.state ?? INITIAL_STATE;
+    const monthNow = monthKeyOf(now, tz);
+
+    const mtdPosition: MonthPosition =
+      month === monthNow ? position : EMPTY_POSITION(tariffNow?.per ?? position.per);
+    let ledgerId = BigInt(prior.ledger_id);
+    let balance = BigInt(prior.balance_minor);
+    let topups = 0;
+    if (central) {
+      const fresh = await trx
+        .selectFrom('account_ledger')
+        .select(['id', 'kind', 'amount_minor'])
+        .where('account_id', '=', meter.account_id)
+        .where('id', '>', ledgerId)
+        .orderBy('id')
+        .execute();
+      for (const e of fresh) {
+        balance += BigInt(e.amount_minor);
+        if (BigInt(e.amount_minor) > 0n && ['payment', 'vend', 'adjustment'].includes(e.kind)) topups++;
+        ledgerId = BigInt(e.id);
+      }
+      if (how.full) {
+        // The safety net: the balance summed again from the whole ledger.
+        const whole = await trx
+          .selectFrom('account_ledger')
+          .select([
+            sql<bigint>`coalesce(sum(amount_minor), 0)::bigint`.as('balance'),
+            sql<string | null>`max(id)::text`.as('id'),
+          ])
+          .where('account_id', '=', meter.account_id)
+          .executeTakeFirstOrThrow();
+        if (BigInt(whole.balance) !== balance) {
+          this.#logger?.warn(
+            { meterId: meter.meter_id, carried: balance.toString(), summed: String(whole.balance) },
+            'balance state corrected by the sweep',
+          );
+          balance = BigInt(whole.balance);
+          ledgerId = BigInt(whole.id ?? '0');
+        }
+      }
+    }
+    const result = (decisions: readonly Decision[]): MeterResult => ({
+      meterId: meter.meter_id,
+      ok: true,
+      chargedMinor: amount,
+      decisions,
+    });
+
+    let credit: bigint | null;
+    let toppedUp: boolean;
+    if (central) {
+      credit = balance;
+      toppedUp = memo !== null && topups > 0;
+    } else if (creditMinorReported !== null) {
+      credit = creditMinorReported;
+      toppedUp = memo !== null && credit > BigInt(memo.credit);
+    } else if (creditWhReported !== null) {
+      // Energy credit valued at the prices in force now (a blocks tariff: from the month-to-date position).
+      credit = tariffNow === null ? 0n : costOver(tariffNow, clock, mtdPosition, now, now, creditWhReported);
+      toppedUp = memo !== null && credit > BigInt(memo.credit);
+    } else {
+      credit = null;
+      toppedUp = false;
+    }
+
+    const perDay = perDayFromUsage(usage, now.getTime() - this.#usageWindowMs);
     const spendPerDay =
-      perDay === null || tariff === null
+      perDay === null || tariffNow === null
         ? null
-        : Number(consumptionCharge(tariff, monthToDate, BigInt(Math.round(perDay))));
-    const daysLeft = daysOfCreditLeft(credit, spendPerDay);
+        : Number(
+            costOver(
+              tariffNow,
+              clock,
+              mtdPosition,
+              now,
+              new Date(now.getTime() + DAY_MS),
+              BigInt(Math.round(perDay)),
+            ),
+          );
+    const daysLeft = credit === null ? null : daysOfCreditLeft(credit, spendPerDay);
+
+    const saveState = async (extra: {
+      memo: Memo | null;
+      decision: string | null;
+      dueAt: Date | null;
+      policy: PolicyState;
+    }) => {
+      const values = {
+        read_ts: readTs,
+        register,
+        month,
+        month_to_date: monthToDate,
+        month_cost_scaled: position.scaled,
+        month_cost_per: Number(position.per),
+        relay,
+        credit_minor_reported: creditMinorReported,
+        credit_wh_reported: creditWhReported,
+        usage: JSON.stringify(usage),
+        ledger_id: ledgerId,
+        balance_minor: balance,
+        memo: extra.memo === null ? null : JSON.stringify(extra.memo),
+        credit_minor: credit,
+        days_left: daysLeft === null ? null : Math.round(daysLeft * 100) / 100,
+        low_credit: !extra.policy.lowCreditArmed,
+        supply: extra.policy.supply,
+        decision: extra.decision,
+        evaluated_at: now,
+        due_at: behind ? now : extra.dueAt,
+      };
+      await trx
+        .insertInto('balance_state')
+        .values({ meter_id: meter.meter_id, utility_id: meter.utility_id, ...values })
+        .onConflict((oc) => oc.column('meter_id').doUpdateSet(values))
+        .execute();
+    };
+
+    // Not decided while readings are still to be taken in (the state would be of the past), nor without credit.
+    if (behind || credit === null) {
+      await saveState({ memo, decision: null, dueAt: null, policy: state });
+      return result([]);
+    }
 
     // A relay command that failed or expired did not happen: the state goes back to what the meter has.
     const lastRelay = await trx
@@ -624,6 +1087,7 @@ export class BalanceEngine {
       .where('kind', 'in', ['disconnect', 'reconnect'])
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
+      .limit(1)
       .executeTakeFirst();
     if (
       lastRelay !== undefined &&
@@ -634,27 +1098,52 @@ export class BalanceEngine {
       if (state.supply !== undone) state = { ...state, supply: undone };
     }
 
+    // 3. The policy.
+    const thresholds = this.#thresholdsFor(meter, utility);
     const calendar = await this.#calendar(trx, meter, now);
-    const outcome = decide({
+    const input = {
       now,
       mode: meter.mode,
       creditMinor: credit,
       daysLeft,
       protected: meter.protected,
-      relay:
-        latest?.relay === null || latest === undefined ? null : latest.relay ? 'connected' : 'disconnected',
+      relay: relay === null ? null : relay ? ('connected' as const) : ('disconnected' as const),
       toppedUp,
       thresholds,
       calendar,
       state,
-    });
+    };
+    const outcome = decide(input);
+    const decisions = outcome.decisions;
+    const dueAt = this.#dueAt(meter, outcome.decisions, outcome.state, credit, daysLeft, now);
+    const headline = decisions.find((d) => d.kind !== 'none') ?? decisions[0] ?? null;
+    const decisionText = headline === null ? null : `${headline.kind}:${headline.reason}`;
 
-    const signature = signatureOf(outcome.decisions, outcome.state);
+    const signature = signatureOf(decisions, outcome.state);
     // The same decisions with the same state as last time say nothing new: not written again.
-    if (memo !== null && signature === memo.signature && !toppedUp) return [...outcome.decisions];
+    if (memo !== null && signature === memo.signature && !toppedUp) {
+      await saveState({ memo, decision: decisionText, dueAt, policy: outcome.state });
+      return result(decisions);
+    }
 
-    const newMemo: Memo = { state: outcome.state, ledgerId, credit: credit.toString(), signature };
-    for (const decision of outcome.decisions) {
+    const newMemo: Memo = {
+      state: outcome.state,
+      ledgerId: ledgerId.toString(),
+      credit: credit.toString(),
+      signature,
+    };
+    // A one-shot decision (a disconnect) settles into a standing one (awaiting a top-up) at the next
+    // evaluation with the same inputs, as the sweep would find it: then the meter is due again at once.
+    const settled = decide({ ...input, toppedUp: false, state: outcome.state });
+    const settles = signatureOf(settled.decisions, settled.state) !== signature;
+    await saveState({
+      memo: newMemo,
+      decision: decisionText,
+      dueAt: settles ? now : dueAt,
+      policy: outcome.state,
+    });
+    const changedAt = how.since.get(meter.meter_id);
+    for (const decision of decisions) {
       const auditId = await this.#writeDecision(trx, meter, decision, newMemo, credit, daysLeft, now);
       if (decision.kind === 'disconnect' || decision.kind === 'reconnect') {
         // A disconnect must not be acted on inside the next friendly window (an offline meter coming back).
@@ -674,6 +1163,7 @@ export class BalanceEngine {
           trx,
         );
         counters.commands++;
+        if (changedAt !== undefined) this.#onLatency?.(decision.kind, (Date.now() - changedAt) / 1000);
       }
       counters.notifications += await this.#notify(
         trx,
@@ -686,7 +1176,29 @@ export class BalanceEngine {
         now,
       );
     }
-    return [...outcome.decisions];
+    return result(decisions);
+  }
+
+  /**
+   * The next moment time alone may change the meter's decision: the end of the friendly window a
+   * disconnect waits for, or (central mode, supply on, credit being used) the projected moment credit
+   * runs out. Null: only a new input can.
+   */
+  #dueAt(
+    meter: MeterRow,
+    decisions: readonly Decision[],
+    state: PolicyState,
+    credit: bigint,
+    daysLeft: number | null,
+    now: Date,
+  ): Date | null {
+    const deferral = decisions.find((d) => d.kind === 'defer_disconnect');
+    if (deferral !== undefined) return deferral.windowEndsAt ?? null;
+    if (meter.mode !== 'central' || state.supply !== 'connected' || credit <= 0n || daysLeft === null) {
+      return null;
+    }
+    if (daysLeft > 366) return null;
+    return new Date(now.getTime() + Math.ceil(daysLeft * DAY_MS));
   }
 
   async #writeDecision(
@@ -752,27 +1264,19 @@ export class BalanceEngine {
             daysLeft: daysLeft === null ? null : Math.floor(daysLeft),
           } satisfies TemplatePayload<'low_credit'>)
         : ({ ...base, meterSerial: meter.serial } satisfies TemplatePayload<'disconnect'>);
-    const targets: { channel: 'sms' | 'email' | 'webhook'; recipient: string }[] = [];
-    // A customer who turned low-credit alerts off gets none; the utility's webhook still hears of it.
-    const toCustomer = template !== 'low_credit' || meter.low_credit_alert_enabled;
-    if (toCustomer && meter.phone !== null) targets.push({ channel: 'sms', recipient: meter.phone });
-    if (toCustomer && meter.email !== null) targets.push({ channel: 'email', recipient: meter.email });
-    const hook = this.#webhookUrl(utility);
-    if (hook !== null) targets.push({ channel: 'webhook', recipient: hook });
-    let queued = 0;
-    for (const target of targets) {
-      const id = await enqueueNotification(trx, {
-        utilityId: meter.utility_id,
-        channel: target.channel,
-        recipient: target.recipient,
-        template,
-        language: meter.language,
-        payload: payload as TemplatePayload<typeof template>,
-        dedupKey: `balance:${auditId}:${target.channel}`,
-        notBefore: now,
-      });
-      if (id !== null) queued++;
-    }
+    // Who hears it is decided in one place (notify/audience.ts); a customer who turned low-credit alerts off
+    // gets none, and the utility's systems still hear of it.
+    const ids = await notify(trx, {
+      utilityId: meter.utility_id,
+      template,
+      payload: payload as TemplatePayload<typeof template>,
+      dedupKey: `balance:${auditId}`,
+      notBefore: now,
+      customerId: meter.customer_id,
+      customerMuted: template === 'low_credit' && !meter.low_credit_alert_enabled,
+      configuredWebhook: this.#webhookUrl(utility),
+    });
+    const queued = ids.length;
     return queued;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The balance policy: one pure decision function from an account's position to what Rasid does about it
- * (ARCHITECTURE.md "Balance engine"). No clock, no database: the engine gathers the input, calls
+ * (docs/design.md "Balance engine"). No clock, no database: the engine gathers the input, calls
  * {@link decide}, writes every decision with its reason and carries the returned state to the next run.
  *
  * - Low credit: an alert when credit falls to the amount threshold or the days of credit left fall to the

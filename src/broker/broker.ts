@@ -1,5 +1,5 @@
 /**
- * Rasid's embedded MQTT broker: aedes with Rasid's policy in its three hooks (STYLE.md practice 7),
+ * Rasid's embedded MQTT broker: aedes with Rasid's policy in its three hooks (docs/style.md practice 7),
  * listening on TCP, optionally TLS and WebSocket.
  *
  * - `authenticate`: username + password checked against the {@link CredentialStore} (scrypt hashes, with a
@@ -11,17 +11,32 @@
  * - `authorizeSubscribe`: the role's ACL; a denied filter is answered with SUBACK 0x80.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { VerifiedSecretCache } from '../security/secrets.ts';
+import { isSlowHash, type MeterSecretKey, VerifiedSecretCache } from '../security/secrets.ts';
 import { mayPublish, maySetWill, maySubscribe } from './acl.ts';
 import { type CredentialStore, type Principal, toPrincipal } from './credentials.ts';
 import { createGuardedEmitter, DEFAULT_MAX_SYNC_DEPTH } from './emitter.ts';
+import { guardConnection, type PacketLimits } from './packet-guard.ts';
+
+/** What one connection may send before and after it is known, and how soon it must say who it is. */
+export interface ConnectionLimits extends PacketLimits {
+  /** A socket that sends no complete CONNECT within this many ms is closed. */
+  readonly connectTimeoutMs: number;
+}
+
+/** Defaults: a 4 KiB payload fits a packet with room for its topic; a CONNECT with credentials and a will. */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
+  maxPacketBytes: 16 * 1024,
+  maxConnectBytes: 2 * 1024,
+  connectTimeoutMs: 5_000,
+});
 
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 that Rasid sends. */
 export const CONNACK = Object.freeze({
@@ -76,12 +91,19 @@ export interface BrokerOptions {
   /** Metrics go here; a private registry otherwise. */
   registry?: Registry;
   secretCache?: VerifiedSecretCache;
+  /**
+   * The key meters' secrets are kept under (HMAC-SHA-256): `hmac-sha256$` records are checked with it, and
+   * a meter's scrypt record moves to it at its next good connect.
+   */
+  meterSecretKey?: MeterSecretKey;
   /** Broker id (cluster-wide unique); random otherwise. */
   id?: string;
   /** mqemitter deliveries in flight (aedes default 100). */
   concurrency?: number;
   /** Nesting depth at which the emitter's drain yields to the event loop (see emitter.ts). */
   maxSyncDepth?: number;
+  /** Packet sizes and the connect timeout (see {@link DEFAULT_CONNECTION_LIMITS}). */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export interface BrokerAddresses {
@@ -110,8 +132,18 @@ class BrokerMetrics {
   readonly connects: Counter<'result'>;
   readonly denied: Counter<'action'>;
   readonly deferrals: Counter;
+  readonly refused: Counter<'reason'>;
+  readonly rehashed: Counter;
 
   constructor(registry: Registry) {
+    this.refused = new Counter({
+      name: 'rasid_broker_refused_connections_total',
+      help:
+        'Connections closed by the broker before their packet was read: connect_too_large, ' +
+        'packet_too_large, malformed_length, connect_timeout',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
     this.connects = new Counter({
       name: 'rasid_broker_connects_total',
       help: 'CONNECT attempts by result (ok, bad_credentials, not_authorized, unavailable)',
@@ -127,6 +159,11 @@ class BrokerMetrics {
     this.deferrals = new Counter({
       name: 'rasid_broker_emitter_deferrals_total',
       help: 'Times the message emitter yielded to the event loop to avoid deep recursion',
+      registers: [registry],
+    });
+    this.rehashed = new Counter({
+      name: 'rasid_broker_meter_secrets_rehashed_total',
+      help: "Meters' scrypt secret records moved to the keyed hash after a good connect",
       registers: [registry],
     });
   }
@@ -151,7 +188,8 @@ export async function createBroker(opts: BrokerOptions): Promise<RasidBroker> {
   const logger = opts.logger;
   const registry = opts.registry ?? new Registry();
   const metrics = new BrokerMetrics(registry);
-  const cache = opts.secretCache ?? new VerifiedSecretCache();
+  const meterKey = opts.meterSecretKey;
+  const cache = opts.secretCache ?? new VerifiedSecretCache(meterKey ? { meterKey } : {});
   const interceptor = opts.interceptor;
   const principals = new WeakMap<Client, Principal>();
 
@@ -164,10 +202,12 @@ export async function createBroker(opts: BrokerOptions): Promise<RasidBroker> {
   /** Payloads refused by the interceptor: acknowledged, never forwarded. */
   const dropped = new WeakSet<object>();
 
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...opts.limits };
   const aedes = new Aedes({
     ...(opts.id === undefined ? {} : { id: opts.id }),
     mq,
     concurrency: opts.concurrency ?? 100,
+    connectTimeout: limits.connectTimeoutMs,
 
     authenticate(client, username, password, done) {
       if (username === undefined || username.length === 0 || password === undefined) {
@@ -183,6 +223,18 @@ export async function createBroker(opts: BrokerOptions): Promise<RasidBroker> {
             logger?.warn({ username }, 'mqtt connect refused: bad credentials');
             done(authError('bad user name or password', CONNACK.BAD_USERNAME_OR_PASSWORD), false);
             return;
+          }
+          if (
+            meterKey !== undefined &&
+            record.identity.role === 'meter' &&
+            isSlowHash(record.secretHash) &&
+            opts.credentials.rehash !== undefined
+          ) {
+            // The secret is known good: keep it under the keyed hash from now on (no scrypt next time).
+            opts.credentials
+              .rehash(username, record.secretHash, meterKey.hash(password))
+              .then(() => metrics.rehashed.inc())
+              .catch((err: unknown) => logger?.warn({ username, err }, 'meter secret rehash failed'));
           }
           const principal = toPrincipal(username, record.identity);
           const will = (client as Client & { _will?: { topic: string } | null })._will;
@@ -261,19 +313,31 @@ export async function createBroker(opts: BrokerOptions): Promise<RasidBroker> {
   aedes.on('clientError', (client, err) => {
     logger?.debug({ clientId: client.id, err: err.message }, 'mqtt client error');
   });
+  aedes.on('connectionError', (_client, err) => {
+    if (err.message === 'connect did not arrive in time') metrics.refused.inc({ reason: 'connect_timeout' });
+  });
+
+  /** Every connection goes through the packet guard before aedes reads a byte. */
+  const handle = (conn: Duplex, req?: IncomingMessage) => {
+    guardConnection(conn, limits, (reason) => {
+      metrics.refused.inc({ reason });
+      logger?.warn({ reason }, 'mqtt connection refused: packet over the limit');
+    });
+    aedes.handle(conn, req);
+  };
 
   const servers: Array<NetServer | TlsServer | HttpServer> = [];
   const wsServers: WebSocketServer[] = [];
   const addresses: BrokerAddresses = {};
   try {
     if (opts.tcp) {
-      const server = createNetServer((socket) => aedes.handle(socket));
+      const server = createNetServer((socket) => handle(socket));
       servers.push(server);
       addresses.tcp = await listen(server, opts.tcp);
     }
     if (opts.tls) {
       const [cert, key] = await Promise.all([readFile(opts.tls.certPath), readFile(opts.tls.keyPath)]);
-      const server = createTlsServer({ cert, key }, (socket) => aedes.handle(socket));
+      const server = createTlsServer({ cert, key }, (socket) => handle(socket));
       servers.push(server);
       addresses.tls = await listen(server, opts.tls);
     }
@@ -283,7 +347,7 @@ export async function createBroker(opts: BrokerOptions): Promise<RasidBroker> {
       });
       const wss = new WebSocketServer({ server, path: opts.ws.path ?? '/mqtt' });
       wss.on('connection', (socket, req) => {
-        aedes.handle(createWebSocketStream(socket), req);
+        handle(createWebSocketStream(socket), req);
       });
       servers.push(server);
       wsServers.push(wss);

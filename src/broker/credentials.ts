@@ -2,7 +2,7 @@
  * Who may connect to Rasid's broker, and as what. A {@link CredentialStore} answers one question: for
  * this MQTT username, which stored secret hash and which identity. The store room implements it over the
  * `meters` table (username = meter id or `mqtt_username`); {@link MemoryCredentialStore} sits beside it
- * for tests and the simulator (STYLE.md practice 8).
+ * for tests and the simulator (docs/style.md practice 8).
  */
 import {
   type GatewayTopicRoot,
@@ -48,6 +48,11 @@ export interface CredentialRecord {
 export interface CredentialStore {
   /** The record for an MQTT username, or null when there is none (or it is disabled). */
   findByUsername(username: string): Promise<CredentialRecord | null>;
+  /**
+   * Replaces a record's stored hash `stored` with `hash` (a meter's scrypt record moving to the keyed
+   * hash after a good connect); does nothing when the record changed meanwhile.
+   */
+  rehash?(username: string, stored: string, hash: string): Promise<void>;
 }
 
 /** An identity as the broker keeps it for a connected client, with its topic roots precomputed. */

@@ -10,21 +10,99 @@ import type { CredentialRecord, CredentialStore } from './credentials.ts';
  */
 export class StoreCredentialStore implements CredentialStore {
   readonly #db: Kysely<Database>;
+  /** Look-ups asked for in this turn of the event loop: one query answers them all. */
+  #lookups = new Map<string, ((record: CredentialRecord | null) => void)[]>();
+  #lookupFailures = new Map<string, ((err: unknown) => void)[]>();
+  /** Secrets moving to the keyed hash, written together a moment later. */
+  #rehashes: {
+    username: string;
+    stored: string;
+    hash: string;
+    done: () => void;
+    fail: (e: unknown) => void;
+  }[] = [];
+  #rehashTimer: NodeJS.Timeout | undefined;
 
   constructor(db: Kysely<Database>) {
     this.#db = db;
   }
 
-  async findByUsername(username: string): Promise<CredentialRecord | null> {
-    const { rows } = await sql<{ serial: string; code: string; hash: string }>`
-      select m.serial, u.code, m.mqtt_password_hash as hash
-      from meters m join utilities u on u.id = m.utility_id
-      where (m.mqtt_username = ${username} or (m.mqtt_username is null and m.serial = ${username}))
-        and m.mqtt_password_hash is not null and m.status <> 'decommissioned'
-      limit 2`.execute(this.#db);
-    const row = rows[0];
-    if (row === undefined || rows.length > 1) return null;
-    return { secretHash: row.hash, identity: { role: 'meter', utility: row.code, meterId: row.serial } };
+  /**
+   * A connect storm (every meter back after an outage) asks for thousands of meters at once: the
+   * look-ups of one turn of the event loop are one query (the store's single session on PGlite is then
+   * held once, not once per meter).
+   */
+  findByUsername(username: string): Promise<CredentialRecord | null> {
+    return new Promise((resolve, reject) => {
+      const first = this.#lookups.size === 0;
+      const waiting = this.#lookups.get(username);
+      if (waiting === undefined) {
+        this.#lookups.set(username, [resolve]);
+        this.#lookupFailures.set(username, [reject]);
+      } else {
+        waiting.push(resolve);
+        this.#lookupFailures.get(username)!.push(reject);
+      }
+      if (first) setImmediate(() => void this.#lookUp());
+    });
+  }
+
+  async #lookUp(): Promise<void> {
+    const lookups = this.#lookups;
+    const failures = this.#lookupFailures;
+    this.#lookups = new Map();
+    this.#lookupFailures = new Map();
+    const names = [...lookups.keys()];
+    try {
+      const { rows } = await sql<{ username: string | null; serial: string; code: string; hash: string }>`
+        select m.mqtt_username as username, m.serial, u.code, m.mqtt_password_hash as hash
+        from meters m join utilities u on u.id = m.utility_id
+        where (m.mqtt_username = any(${names}::text[])
+               or (m.mqtt_username is null and m.serial = any(${names}::text[])))
+          and m.mqtt_password_hash is not null and m.status <> 'decommissioned'`.execute(this.#db);
+      const found = new Map<string, (typeof rows)[number][]>();
+      for (const row of rows) {
+        const name = row.username ?? row.serial;
+        found.set(name, [...(found.get(name) ?? []), row]);
+      }
+      for (const [name, resolvers] of lookups) {
+        const matches = found.get(name) ?? [];
+        // A serial shared by two utilities logs nobody in: it is not an identity.
+        const row = matches.length === 1 ? matches[0]! : undefined;
+        const record: CredentialRecord | null =
+          row === undefined
+            ? null
+            : { secretHash: row.hash, identity: { role: 'meter', utility: row.code, meterId: row.serial } };
+        for (const resolve of resolvers) resolve(record);
+      }
+    } catch (err) {
+      for (const rejecters of failures.values()) for (const reject of rejecters) reject(err);
+    }
+  }
+
+  /** Written with the others of the next 50 ms in one statement (a connect storm moves thousands). */
+  rehash(username: string, stored: string, hash: string): Promise<void> {
+    return new Promise((done, fail) => {
+      this.#rehashes.push({ username, stored, hash, done, fail });
+      this.#rehashTimer ??= setTimeout(() => void this.#writeRehashes(), 50);
+    });
+  }
+
+  async #writeRehashes(): Promise<void> {
+    this.#rehashTimer = undefined;
+    const batch = this.#rehashes;
+    this.#rehashes = [];
+    try {
+      await sql`
+        update meters m set mqtt_password_hash = r.hash
+        from unnest(${batch.map((r) => r.username)}::text[], ${batch.map((r) => r.stored)}::text[],
+                    ${batch.map((r) => r.hash)}::text[]) as r (username, stored, hash)
+        where (m.mqtt_username = r.username or (m.mqtt_username is null and m.serial = r.username))
+          and m.mqtt_password_hash = r.stored`.execute(this.#db);
+      for (const r of batch) r.done();
+    } catch (err) {
+      for (const r of batch) r.fail(err);
+    }
   }
 }
 
@@ -84,5 +162,9 @@ export class ChainedCredentialStore implements CredentialStore {
       if (record !== null) return record;
     }
     return null;
+  }
+
+  async rehash(username: string, stored: string, hash: string): Promise<void> {
+    for (const store of this.#stores) await store.rehash?.(username, stored, hash);
   }
 }

@@ -66,6 +66,8 @@ export interface IngestOptions {
   logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   /** Wall clock, ms since the epoch (last-seen times). */
   now?: () => number;
+  /** Told, after each commit, which meters' readings it held (the balance engine evaluates them). */
+  onReadingsCommitted?: (meterIds: Set<string>) => void;
 }
 
 export interface Ingest extends PublishInterceptor {
@@ -95,7 +97,12 @@ export function createIngest(opts: IngestOptions): Ingest {
       async write(rows) {
         const result = await writer.write(rows);
         metrics.committed.inc({ kind }, rows.length);
-        if (kind === 'reading') metrics.readings.inc(rows.length);
+        if (kind === 'reading') {
+          metrics.readings.inc(rows.length);
+          if (opts.onReadingsCommitted !== undefined) {
+            opts.onReadingsCommitted(new Set((rows as unknown as ReadingRow[]).map((r) => r.meterId)));
+          }
+        }
         const skipped = rows.length - result.inserted;
         if (skipped > 0) metrics.duplicates.inc({ kind }, skipped);
       },

@@ -7,6 +7,7 @@ import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { atPriority, type GatePriority } from '../store/gate.ts';
 import type { EventRow, StatusRow } from './rows.ts';
 import { READING_COLUMNS, type ReadingRow } from './rows.ts';
 import type { EventWriter, ReadingWriter, StatusWriter, WriteResult } from './writer.ts';
@@ -211,11 +212,13 @@ export function pgliteExecutor(db: PGlite): SqlExecutor {
 
 /**
  * Statements through the store's kysely instance: the same pool on PostgreSQL, and on PGlite the same
- * connection gate as every other query (a raw PGlite query could land inside another caller's transaction).
+ * connection gate as every other query (a raw PGlite query could land inside another caller's transaction),
+ * at `priority` there (src/store/gate.ts; the ingest's commits go `first`).
  */
-export function kyselyExecutor<DB>(db: Kysely<DB>): SqlExecutor {
+export function kyselyExecutor<DB>(db: Kysely<DB>, opts: { priority?: GatePriority } = {}): SqlExecutor {
+  const priority = opts.priority ?? 'normal';
   return async (text, params) => {
-    const result = await db.executeQuery(CompiledQuery.raw(text, [...params]));
+    const result = await atPriority(priority, () => db.executeQuery(CompiledQuery.raw(text, [...params])));
     return Number(result.numAffectedRows ?? 0n);
   };
 }
@@ -259,7 +262,40 @@ export class SqlEventWriter implements EventWriter {
         params,
       );
     }
+    await this.#markTokensUsed(rows);
     return { inserted };
+  }
+
+  /**
+   * A `token_accepted` event (from the meter over MQTT, or from a gateway relaying a DLMS or Modbus
+   * meter's token status) marks the token used: by its digits, or by the `token` command that delivered
+   * it. Only the first acceptance counts (`used_at` is set once). A used token can no longer be reversed.
+   */
+  async #markTokensUsed(rows: readonly EventRow[]): Promise<void> {
+    const accepted: { meterId: string; token: string | null; commandId: string | null; ts: string }[] = [];
+    for (const e of rows) {
+      if (e.kind !== 'token_accepted') continue;
+      let details: { token?: unknown; commandId?: unknown };
+      try {
+        details = JSON.parse(e.details) as typeof details;
+      } catch {
+        continue;
+      }
+      const token = typeof details.token === 'string' ? details.token.replace(/\D/g, '') : null;
+      const commandId = typeof details.commandId === 'string' ? details.commandId : null;
+      if (token === null && commandId === null) continue;
+      accepted.push({ meterId: e.meterId, token, commandId, ts: new Date(e.tsMs).toISOString() });
+    }
+    if (accepted.length === 0) return;
+    const types = ['uuid', 'text', 'uuid', 'timestamptz'] as const;
+    await this.#exec(
+      `UPDATE tokens t SET used_at = a.ts
+         FROM (VALUES ${valuesList(accepted.length, types)}) AS a (meter_id, token, command_id, ts)
+        WHERE t.meter_id = a.meter_id AND t.used_at IS NULL
+          AND t.token = coalesce(a.token,
+                (SELECT c.payload->>'token' FROM commands c WHERE c.id = a.command_id AND c.meter_id = a.meter_id))`,
+      accepted.flatMap((a) => [a.meterId, a.token, a.commandId, a.ts]),
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Whole-flow scenario tables (STYLE.md practice 14): balance → disconnect → top-up → reconnect, on a real
+ * Whole-flow scenario tables (docs/style.md practice 14): balance → disconnect → top-up → reconnect, on a real
  * PGlite database, with the real engine, dispatcher (in-memory transport) and outbox rows.
  *
  * The utility is in Amman (UTC+3): Tuesday 3 March 2026 02:00 local is 2026-03-02T23:00Z; the night window
@@ -301,10 +301,13 @@ const scenarios: Scenario[] = [
   },
 ];
 
-describe('balance scenarios', () => {
+describe.each([
+  { engine: 'events' as const, name: 'the engine driven by what changed' },
+  { engine: 'sweep' as const, name: 'the reconciliation sweep' },
+])('balance scenarios: $name', ({ engine }) => {
   for (const scenario of scenarios) {
     dbTest(scenario.name, async ({ store }) => {
-      const w = await makeWorld(store, scenario.world);
+      const w = await makeWorld(store, { ...scenario.world, engine });
       for (const step of scenario.steps) {
         w.at(step.at);
         await step.given?.(w);

@@ -54,6 +54,11 @@ export interface WorldOptions {
   readonly registerModulus?: bigint;
   readonly webhookUrl?: string;
   readonly code?: string;
+  /**
+   * How `run()` evaluates: `events` (default) is the engine's pass over what changed ({@link
+   * BalanceEngine.tick}), `sweep` the reconciliation sweep over every meter ({@link BalanceEngine.run}).
+   */
+  readonly engine?: 'events' | 'sweep';
 }
 
 export async function makeWorld(store: Store, options: WorldOptions = {}): Promise<World> {
@@ -102,7 +107,7 @@ export async function makeWorld(store: Store, options: WorldOptions = {}): Promi
     backoff: { initialMs: 60_000, maxMs: 600_000 },
   });
   const thresholds = { ...THRESHOLDS, ...options.thresholds };
-  const engine = new BalanceEngine({
+  const engine: BalanceEngine = new BalanceEngine({
     db,
     commands: dispatcher,
     now,
@@ -112,6 +117,8 @@ export async function makeWorld(store: Store, options: WorldOptions = {}): Promi
       : { registerModulus: { electricity: options.registerModulus } }),
     ...(options.webhookUrl === undefined ? {} : { webhookUrl: () => options.webhookUrl! }),
   });
+  // As in a started Rasid: the dispatcher tells the engine of commands that reached a final state.
+  dispatcher.onFinal((command) => engine.commandSettled(command.meterId));
 
   return {
     ...seed,
@@ -141,6 +148,8 @@ export async function makeWorld(store: Store, options: WorldOptions = {}): Promi
           relay: extra.relay ?? true,
         })
         .execute();
+      // What the ingest does after its commit.
+      engine.readingsCommitted([seed.meterId]);
     },
     async pay(amount) {
       await db
@@ -155,12 +164,12 @@ export async function makeWorld(store: Store, options: WorldOptions = {}): Promi
         })
         .execute();
     },
-    run: () => engine.run(),
+    run: () => (options.engine === 'sweep' ? engine.run() : engine.tick()),
     balance: () => accountBalance(db, seed.accountId),
   };
 }
 
-/** An async check on the world (STYLE.md practice 14). */
+/** An async check on the world (docs/style.md practice 14). */
 export type Validator = (w: World) => Promise<void>;
 
 /** Reusable validators for scenario tables. */

@@ -1,0 +1,143 @@
+/**
+ * `npm run bench -- receipts [--seconds S] [--rounds N]`: how fast one core makes receipt and statement
+ * documents, beside the HTML receipt measured in the same run.
+ *
+ * Figures, run interleaved (A B C D E, repeated `rounds` times) and compared by their medians:
+ *   A  baseline: the printable HTML receipt (80 mm, Arabic), documents/s
+ *   B  the 80 mm PDF receipt in English, documents/s
+ *   C  the 80 mm PDF receipt in Arabic (bidi ordering + Arabic shaping), documents/s
+ *   D  the A4 PDF receipt in Arabic, documents/s
+ *   E  the A4 monthly statement in Arabic with 60 movements (2 pages), documents/s
+ * Each PDF embeds its font subset; the sizes printed are those of one document.
+ */
+import { renderReceiptPdf } from '../src/receipts/receipt-pdf.ts';
+import { renderStatementPdf, type Statement } from '../src/receipts/statement.ts';
+import { buildReceipt, renderReceiptHtml } from '../src/vending/receipt.ts';
+import { median, optionReader } from './args.ts';
+
+const receipt = buildReceipt({
+  vendId: 'a76395c1-2b7e-4d0e-9a51-0c6f1e2d3b4a',
+  at: new Date('2026-12-04T21:12:00Z'),
+  utility: { code: 'om', name: 'Muscat Electricity', currency: 'OMR', exponent: 3 },
+  meter: { serial: 'OM-M-0001', kind: 'electricity', customerName: 'هدى الحارثي', accountNumber: 'om-0001' },
+  quote: {
+    amountPaid: 5000n,
+    accountCreditUsed: 0n,
+    tax: 690n,
+    debtRecovery: 862n,
+    fixedCharges: 500n,
+    unitsCost: 2947n,
+    toAccountCredit: 1n,
+    tenths: 893n,
+    units: 89_300n,
+    lines: [
+      { code: 'amount_paid', amountMinor: 5000n },
+      { code: 'tax', amountMinor: -690n },
+      { code: 'debt_recovery', amountMinor: -862n },
+      { code: 'fixed_charge', amountMinor: -500n },
+      { code: 'block', amountMinor: -2947n, units: 89_300n, block: 1, priceMinorPerKUnit: 33n },
+      { code: 'rounding_to_account_credit', amountMinor: -1n },
+    ],
+  },
+  token: '43775018945933508681',
+  tid: 6798072,
+  channel: 'vendor',
+  vendorName: 'محل السعادة',
+});
+
+function statement(): Statement {
+  let balance = 1250n;
+  const entries = Array.from({ length: 60 }, (_, i) => {
+    const amount = i % 2 === 0 ? 5000n : -5000n;
+    balance += amount;
+    return {
+      at: new Date(Date.UTC(2026, 11, 1 + (i >> 1), 8, i)),
+      kind: i % 2 === 0 ? ('payment' as const) : ('vend' as const),
+      amountMinor: amount,
+      balanceMinor: balance,
+      receipt: 'A76395C1',
+      ref: null,
+    };
+  });
+  return {
+    utility: { name: 'Muscat Electricity', currency: 'OMR', exponent: 3, timezone: 'Asia/Muscat' },
+    account: { number: 'om-0001', customerName: 'هدى الحارثي' },
+    month: '2026-12',
+    openingMinor: 1250n,
+    closingMinor: balance,
+    entries,
+    generatedAt: new Date('2027-01-01T06:00:00Z'),
+  };
+}
+
+const option = optionReader('receipts');
+
+interface Figure {
+  readonly name: string;
+  readonly make: () => Promise<number>;
+}
+
+async function measure(fig: Figure, seconds: number): Promise<{ rate: number; bytes: number }> {
+  let n = 0;
+  let bytes = 0;
+  const start = performance.now();
+  const until = start + seconds * 1000;
+  let now = start;
+  while (now < until) {
+    bytes = await fig.make();
+    n++;
+    now = performance.now();
+  }
+  return { rate: n / ((now - start) / 1000), bytes };
+}
+
+export async function run(args: readonly string[]): Promise<void> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(
+      'usage: npm run bench -- receipts [--seconds S (per figure per round, 2)] [--rounds N (3)]\n',
+    );
+    return;
+  }
+  const seconds = option(args, '--seconds', 2);
+  const rounds = option(args, '--rounds', 3);
+  const st = statement();
+  const tz = 'Asia/Muscat';
+  const figures: Figure[] = [
+    {
+      name: 'A html 80mm ar (baseline)',
+      make: async () => renderReceiptHtml(receipt, { format: '80mm', lang: 'ar', timeZone: tz }).length,
+    },
+    {
+      name: 'B pdf 80mm en',
+      make: async () => (await renderReceiptPdf(receipt, { size: '80mm', lang: 'en', timeZone: tz })).length,
+    },
+    {
+      name: 'C pdf 80mm ar',
+      make: async () => (await renderReceiptPdf(receipt, { size: '80mm', lang: 'ar', timeZone: tz })).length,
+    },
+    {
+      name: 'D pdf a4 ar',
+      make: async () => (await renderReceiptPdf(receipt, { size: 'a4', lang: 'ar', timeZone: tz })).length,
+    },
+    { name: 'E statement a4 ar, 60 rows', make: async () => (await renderStatementPdf(st, 'ar')).length },
+  ];
+  process.stdout.write(
+    `workload: one document at a time on this process's main thread; ${rounds} rounds of ${seconds} s per figure, interleaved; node ${process.version}\n`,
+  );
+  const rates = figures.map(() => [] as number[]);
+  const sizes = figures.map(() => 0);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, fig] of figures.entries()) {
+      const m = await measure(fig, seconds);
+      rates[i]!.push(m.rate);
+      sizes[i] = m.bytes;
+    }
+  }
+  const base = median(rates[0]!);
+  for (const [i, fig] of figures.entries()) {
+    const med = median(rates[i]!);
+    process.stdout.write(
+      `${fig.name.padEnd(30)} ${med.toFixed(1).padStart(10)} docs/s  ${(sizes[i]! / 1024).toFixed(1).padStart(7)} KiB  ${((med / base) * 100).toFixed(2).padStart(7)} % of A\n`,
+    );
+  }
+}
