@@ -160,6 +160,11 @@ export const GatewayConfigSchema = z
         backoffInitialMs: z.number().int().positive().default(1000),
         /** Longest wait between attempts at a failing meter, in milliseconds. */
         backoffMaxMs: z.number().int().positive().default(300_000),
+        /**
+         * Seconds between two link checks of a meter between polls (a cheap read, or a reconnection when
+         * it is offline), so that its online status is never older than this (docs/gateway.md).
+         */
+        linkCheckS: z.number().positive().max(3600).default(60),
       })
       .default({
         intervalS: 900,
@@ -168,6 +173,7 @@ export const GatewayConfigSchema = z
         timeoutMs: 10_000,
         backoffInitialMs: 1000,
         backoffMaxMs: 300_000,
+        linkCheckS: 60,
       }),
     /** Command ids remembered per gateway so that a repeated command is not done twice. */
     commandMemory: z.number().int().min(16).max(1_000_000).default(4096),

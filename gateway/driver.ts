@@ -7,8 +7,10 @@
  * driver only needs to reject with a `DriverError` (see errors.ts) when something goes wrong.
  */
 import type { Reading, RelayState, TokenRejection } from '../protocols/mqtt/index.ts';
+import type { GatewayProtocol } from '../src/meters/protocols.ts';
 
-export type MeterProtocol = 'modbus' | 'dlms';
+/** The protocols the gateway serves (src/meters/protocols.ts). */
+export type MeterProtocol = GatewayProtocol;
 
 /** Where the gateway gets `seq` for a meter whose profile has no reading counter. */
 export interface SequenceSource {
@@ -48,6 +50,13 @@ export interface MeterDriver {
   setEmergencyCredit(enabled: boolean, amount: CreditAmounts): Promise<void>;
   /** Sets the low-credit threshold in the unit the meter keeps credit in. */
   setLowCreditThreshold(threshold: CreditAmounts): Promise<void>;
+  /** A cheap request that proves the meter answers (a link check between polls). */
+  ping(): Promise<void>;
+  /**
+   * The readings the meter recorded in its load profile with `from` < ts < `to`, oldest first, each with
+   * its own timestamp; absent when the meter (or its profile) keeps none.
+   */
+  readIntervals?(from: Date, to: Date): Promise<Reading[]>;
   /** Closes the connection; pending calls reject. The driver can `connect` again later. */
   close(): Promise<void>;
 }

@@ -1,27 +1,38 @@
 /**
  * The gateway's error catalogue: one stable code per way a meter operation can fail, the acknowledgement
- * code each one becomes on `up/ack`, and the metrics label it gives a failed poll.
+ * code each one becomes on `up/ack`, the metrics label it gives a failed poll, and whether the request
+ * may have reached the meter (docs/commands.md "Failures"):
+ *
+ * - `no`: nothing reached the meter (no connection, no association). Never final: the command is
+ *   acknowledged `unreachable` and Rasid sends it again when the meter is back.
+ * - `maybe`: the request went out and no usable answer came. An idempotent command is done again; for the
+ *   others the outcome is `unknown`.
+ * - `yes`: the meter answered; the outcome is what it said.
  */
 import type { AckErrorCode } from '../protocols/mqtt/index.ts';
 
 export const DRIVER_ERRORS = Object.freeze({
+  /** The connection or association could not be set up: nothing was sent to the meter. */
+  unreachable: { ack: 'unreachable', reached: 'no', message: 'connection to {peer} failed: {reason}' },
   /** The meter did not answer within the operation's timeout. */
-  timeout: { ack: 'internal', message: '{what} got no answer within {timeoutMs} ms' },
-  /** The connection could not be opened, or it broke. */
-  connection: { ack: 'internal', message: 'connection to {peer} failed: {reason}' },
+  timeout: { ack: 'unknown', reached: 'maybe', message: '{what} got no answer within {timeoutMs} ms' },
+  /** The connection broke during an operation. */
+  connection: { ack: 'unknown', reached: 'maybe', message: 'connection to {peer} failed: {reason}' },
   /** The meter (or its profile) has no way to do this. */
-  not_supported: { ack: 'not_supported', message: '{what} is not supported by this meter' },
+  not_supported: { ack: 'not_supported', reached: 'yes', message: '{what} is not supported by this meter' },
   /** The meter refused the request (a Modbus exception, a DLMS access result). */
-  refused: { ack: 'refused', message: 'the meter refused {what}: {reason}' },
+  refused: { ack: 'refused', reached: 'yes', message: 'the meter refused {what}: {reason}' },
   /** The relay did not reach the commanded position. */
-  relay_fault: { ack: 'relay_fault', message: 'the relay stayed {relay}' },
+  relay_fault: { ack: 'relay_fault', reached: 'yes', message: 'the relay stayed {relay}' },
   /** A value that the meter or the map cannot take. */
-  bad_payload: { ack: 'bad_payload', message: '{reason}' },
+  bad_payload: { ack: 'bad_payload', reached: 'yes', message: '{reason}' },
   /** The meter answered something the codec could not read. */
-  protocol: { ack: 'internal', message: 'unreadable answer to {what}: {reason}' },
+  protocol: { ack: 'unknown', reached: 'maybe', message: 'unreadable answer to {what}: {reason}' },
   /** The driver was closed while the operation waited. */
-  closed: { ack: 'internal', message: 'the meter driver is closed' },
-} as const satisfies Readonly<Record<string, { ack: AckErrorCode; message: string }>>);
+  closed: { ack: 'unknown', reached: 'maybe', message: 'the meter driver is closed' },
+} as const satisfies Readonly<
+  Record<string, { ack: AckErrorCode; reached: 'no' | 'maybe' | 'yes'; message: string }>
+>);
 
 export type DriverErrorCode = keyof typeof DRIVER_ERRORS;
 
@@ -40,9 +51,19 @@ export class DriverError extends Error {
     return DRIVER_ERRORS[this.code].ack;
   }
 
+  /** Whether the request may have reached the meter: `no`, `maybe` or `yes` (see the catalogue). */
+  get reached(): 'no' | 'maybe' | 'yes' {
+    return DRIVER_ERRORS[this.code].reached;
+  }
+
   /** True when the connection should be dropped and opened again (with backoff) before the next try. */
   get breaksConnection(): boolean {
-    return this.code === 'timeout' || this.code === 'connection' || this.code === 'protocol';
+    return (
+      this.code === 'timeout' ||
+      this.code === 'connection' ||
+      this.code === 'protocol' ||
+      this.code === 'unreachable'
+    );
   }
 }
 

@@ -68,10 +68,19 @@ export type DriverFactory = (meter: MeterConfig, deps: DriverDeps) => MeterDrive
  * the sessions `dlmsSessions` opens (Rasid's DLMS client unless another is given).
  */
 export function driverFactory(dlmsSessions: CosemSessionFactory = dlmsClientSessions): DriverFactory {
+  // One entry per protocol the gateway serves (src/meters/protocols.ts): a protocol added there without a
+  // driver here does not compile.
+  const drivers: {
+    [P in MeterConfig['protocol']]: (
+      meter: Extract<MeterConfig, { protocol: P }>,
+      deps: DriverDeps,
+    ) => MeterDriver;
+  } = {
+    modbus: (meter, deps) => new ModbusDriver({ meter, ...deps }),
+    dlms: (meter, deps) => new DlmsDriver({ meter, session: dlmsSessions(meter), ...deps }),
+  };
   return (meter, deps) =>
-    meter.protocol === 'modbus'
-      ? new ModbusDriver({ meter, ...deps })
-      : new DlmsDriver({ meter, session: dlmsSessions(meter), ...deps });
+    (drivers[meter.protocol] as (m: MeterConfig, d: DriverDeps) => MeterDriver)(meter, deps);
 }
 
 export interface GatewayOptions {

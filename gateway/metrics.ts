@@ -44,6 +44,13 @@ export class GatewayMetrics {
     labelNames: ['meter', 'kind', 'outcome'] as const,
     registers: [this.registry],
   });
+  /** Readings read back from meters' load profiles after a gap. */
+  readonly backfilled = new Counter({
+    name: 'rasid_gateway_backfilled_readings_total',
+    help: 'Missed intervals read back from a meter load profile and published as readings',
+    labelNames: ['meter'] as const,
+    registers: [this.registry],
+  });
   /** Messages on a command topic that were not a valid command. */
   readonly badCommands = new Counter({
     name: 'rasid_gateway_bad_commands_total',

@@ -5,7 +5,7 @@
  * - `rasid-modbus`: Rasid's register map (docs/modbus-map.md), the reading block read in one FC 04 request.
  * - `dlms-prepaid`: a standard DLMS prepaid meter (energy 1.0.1.8.0.255, power 1.0.1.7.0.255, voltage
  *   1.0.32.7.0.255, credit class 112 at 0.0.19.10.0.255, disconnect control 0.0.96.3.10.255, token gateway
- *   0.0.19.40.0.255, clock 0.0.1.0.0.255).
+ *   0.0.19.40.0.255, clock 0.0.1.0.0.255, load profile 1.0.99.1.0.255 with energy and power columns).
  *
  * A configuration may give its own profile object instead of a name; the schemas below check it.
  */
@@ -152,10 +152,30 @@ export const DLMS_FIELD_EXPONENT: Readonly<Partial<Record<DlmsReadingField, numb
   volumeL: 3,
 });
 
+/** Reading fields a load profile column can give. */
+export const LOAD_PROFILE_FIELDS = ['energyWh', 'volumeL', 'powerW'] as const;
+export type LoadProfileField = (typeof LOAD_PROFILE_FIELDS)[number];
+
+/**
+ * The meter's load profile (Profile generic, class 7): the gateway reads it for the time a meter was out
+ * of reach (selective access by time range on its clock column) and publishes the missed intervals as
+ * readings with their own timestamps. `columns` names the capture objects that give each reading field;
+ * a Register column is scaled by that register's scaler_unit.
+ */
+export const LoadProfileSchema = z.object({
+  obis: ObisSchema,
+  columns: z
+    .partialRecord(z.enum(LOAD_PROFILE_FIELDS), CosemAttributeSchema)
+    .refine((c) => Object.keys(c).length > 0, { message: 'map at least one column' }),
+});
+export type LoadProfile = z.infer<typeof LoadProfileSchema>;
+
 export const DlmsProfileSchema = z
   .object({
     protocol: z.literal('dlms'),
     fields: z.partialRecord(z.enum(DLMS_READING_FIELDS), CosemAttributeSchema),
+    /** Where the missed intervals are read back from after an outage; absent: no backfill. */
+    loadProfile: LoadProfileSchema.optional(),
     /** Disconnect control (class 70): methods 1 remote_disconnect and 2 remote_reconnect. */
     disconnectControl: ObisSchema.optional(),
     /** Token gateway (class 115): method 1 enter(token), attribute 6 token_status. */
@@ -193,6 +213,15 @@ export function dlmsPrepaidProfile(kind: GatewayMeterKind, creditField: CreditFi
     disconnectControl: obis('0.0.96.3.10.255'),
     tokenGateway: obis('0.0.19.40.0.255'),
     clock: obis('0.0.1.0.0.255'),
+    // Load profile 1 (1.0.99.1.0.255): clock, energy import, average power per capture period.
+    ...(kind === 'electricity'
+      ? {
+          loadProfile: {
+            obis: obis('1.0.99.1.0.255'),
+            columns: { energyWh: register('1.0.1.8.0.255'), powerW: register('1.0.1.7.0.255') },
+          },
+        }
+      : {}),
   };
 }
 

@@ -305,6 +305,27 @@ export async function commission(o: CommissionOptions): Promise<StepResult[]> {
       }
       return 'disconnect and reconnect acknowledged; the relay opened and closed';
     });
+
+    // The last step: registered → installed (commissioned) → active, or why the meter cannot be active.
+    await step('activate', online, async () => {
+      const m = await api.call('GET', `/api/v1/meters/${meterId}`);
+      if (m.status === 'active') return 'the meter is active already';
+      if (m.status === 'registered') {
+        await api.call('POST', `/api/v1/meters/${meterId}/state`, {
+          to: 'installed',
+          reason: 'commissioned',
+        });
+      }
+      try {
+        await api.call('POST', `/api/v1/meters/${meterId}/state`, {
+          to: 'active',
+          reason: 'commissioning complete',
+        });
+      } catch (err) {
+        throw new Error(`installed, not activated: ${(err as Error).message}`);
+      }
+      return 'installed and activated: Rasid now charges, alerts and disconnects it';
+    });
   } finally {
     await (face as MqttMeterFace | null)?.stop(true);
   }
@@ -316,7 +337,11 @@ export function formatReport(serial: string, results: readonly StepResult[], at:
   const width = Math.max(...results.map((r) => r.step.length));
   const lines = [`Commissioning report: meter ${serial}, ${at.toISOString()}`];
   for (const r of results) lines.push(`  ${r.step.padEnd(width)}  ${r.status.padEnd(7)} ${r.detail}`);
-  const failed = results.filter((r) => r.status === 'failed').length;
-  lines.push(failed === 0 ? 'Result: commissioned' : `Result: NOT commissioned (${failed} step(s) failed)`);
+  const failed = results.filter((r) => r.status === 'failed' && r.step !== 'activate').length;
+  const activation = results.find((r) => r.step === 'activate');
+  if (failed > 0) lines.push(`Result: NOT commissioned (${failed} step(s) failed)`);
+  else if (activation?.status === 'failed')
+    lines.push(`Result: commissioned, NOT active: ${activation.detail}`);
+  else lines.push('Result: commissioned and active');
   return `${lines.join('\n')}\n`;
 }

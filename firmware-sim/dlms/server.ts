@@ -148,6 +148,11 @@ export interface DlmsServerOptions {
   readonly idleTimeoutMs?: number;
   /** Challenge source (StoC); default crypto.randomBytes. */
   readonly random?: (size: number) => Buffer;
+  /**
+   * Answer a GET whose value is an empty array as this many datablocks that each hold an empty array
+   * (`01 00`), as the Gurux server example does for an empty profile buffer. Default 0: one normal answer.
+   */
+  readonly emptyArrayBlocks?: number;
 }
 
 export interface DlmsServerStats {
@@ -186,6 +191,8 @@ const CIPHER_OVERHEAD = 1 + 3 + 1 + 4 + 12 + 9;
 const MIN_PDU_SIZE = 64;
 /** GET-Response-With-Datablock overhead besides the raw data (as in the codec's split). */
 const DATABLOCK_OVERHEAD = 12;
+/** An empty array in A-XDR. */
+const EMPTY_ARRAY = Buffer.from([0x01, 0x00]);
 const DEFAULT_SYSTEM_TITLE = Buffer.from('RSD00001', 'latin1');
 
 // ---- the server ----
@@ -213,6 +220,7 @@ export class DlmsServer extends EventEmitter<DlmsServerEvents> {
   readonly hdlcParameters: HdlcParameters;
   readonly idleTimeoutMs: number;
   readonly random: (size: number) => Buffer;
+  readonly emptyArrayBlocks: number;
   private invocationCounter: number;
   /** Last invocation counter accepted from each HLS client, across connections (Green Book §9.2.7.2.4.3). */
   private readonly clientCounters = new Map<number, InvocationCounterGuard>();
@@ -237,6 +245,7 @@ export class DlmsServer extends EventEmitter<DlmsServerEvents> {
     this.hdlcParameters = { ...DEFAULT_HDLC_PARAMETERS, ...opts.hdlc };
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 120_000;
     this.random = opts.random ?? randomBytes;
+    this.emptyArrayBlocks = opts.emptyArrayBlocks ?? 0;
   }
 
   /** Starts listening; port 0 picks a free port. */
@@ -877,6 +886,19 @@ class Session {
   }
 
   private answerGet(assoc: AssociationState, iip: number, data: Buffer): Apdu {
+    const repeat = this.server.emptyArrayBlocks;
+    if (repeat > 1 && data.equals(EMPTY_ARRAY)) {
+      const blocks: Apdu[] = Array.from({ length: repeat }, (_, i) => ({
+        type: 'get-response-with-datablock',
+        iip,
+        lastBlock: i === repeat - 1,
+        blockNumber: i + 1,
+        result: { raw: Buffer.from(EMPTY_ARRAY) },
+      }));
+      this.blockTransfer = { blocks, lastSent: 1 };
+      this.server.stats.blocksSent += 1;
+      return blocks[0]!;
+    }
     const responses = getResponses(iip, data, this.pduLimit(assoc));
     const [first] = responses;
     if (responses.length === 1 && first) return first;

@@ -30,7 +30,7 @@ import {
   seedFrom,
   stsParametersFor,
 } from '../model/index.ts';
-import { type FaceStats, MqttMeterFace, newFaceStats } from '../mqtt/index.ts';
+import { type FaceStats, MqttMeterFace, newFaceStats, pubackQuantile } from '../mqtt/index.ts';
 import { SharedSchedule } from './scheduler.ts';
 
 /** Counters of every face of a fleet. */
@@ -248,9 +248,12 @@ export interface MeterSpec {
   readonly sts: StsSetup;
   readonly seed: number;
   readonly initialCredit?: number;
+  readonly initialRegister?: number;
   readonly emergencyCredit?: number;
   readonly lowCreditThreshold?: number;
   readonly tamperRatePerDay?: number;
+  readonly bypassShare?: number;
+  readonly bypassFromMs?: number;
 }
 
 /** Builds a meter, resuming from its stored state when there is one. */
@@ -269,9 +272,12 @@ export async function openMeter(
     ...(spec.mode ? { mode: spec.mode } : {}),
     ...(spec.creditUnit ? { creditUnit: spec.creditUnit } : {}),
     ...(spec.initialCredit !== undefined ? { initialCredit: spec.initialCredit } : {}),
+    ...(spec.initialRegister !== undefined ? { initialRegister: spec.initialRegister } : {}),
     ...(spec.emergencyCredit !== undefined ? { emergencyCredit: spec.emergencyCredit } : {}),
     ...(spec.lowCreditThreshold !== undefined ? { lowCreditThreshold: spec.lowCreditThreshold } : {}),
     ...(spec.tamperRatePerDay !== undefined ? { tamperRatePerDay: spec.tamperRatePerDay } : {}),
+    ...(spec.bypassShare !== undefined ? { bypassShare: spec.bypassShare } : {}),
+    ...(spec.bypassFromMs !== undefined ? { bypassFromMs: spec.bypassFromMs } : {}),
   };
   const state = store ? await store.load(spec.serial) : null;
   const meter = new SimMeter(config, { clock, state });
@@ -300,6 +306,8 @@ export interface FleetOptions {
   readonly vendingKey?: string;
   readonly supplyGroupCode?: string;
   readonly initialCredit?: number;
+  /** The register a new meter starts from (Wh or litres), by serial: where the history Rasid holds ends. */
+  readonly initialRegisters?: ReadonlyMap<string, number>;
   readonly emergencyCredit?: number;
   readonly tamperRatePerDay?: number;
   readonly broker?: BrokerSettings;
@@ -310,12 +318,51 @@ export interface FleetOptions {
   readonly startRate?: number;
   /** Real milliseconds between two looks of the schedule at the clock. */
   readonly tickMs?: number;
+  /**
+   * Named meters (e.g. from a credentials file Rasid issued for an imported fleet) instead of
+   * prefix + index: meter i is `named[i - 1]`, with its own serial, DRN, kind, mode and MQTT sign-in.
+   */
+  readonly named?: readonly NamedMeter[];
+  /**
+   * A district (docs/losses.md): this meter of the fleet is the bulk meter of all the others; its register
+   * grows by what they draw divided by (1 − `technicalLoss`).
+   */
+  readonly bulkSerial?: string;
+  readonly technicalLoss?: number;
+  /** These meters have a bypass: `share` of their demand goes around the meter from `fromMs` on. */
+  readonly bypass?: {
+    readonly serials: ReadonlySet<string>;
+    readonly share: number;
+    readonly fromMs?: number;
+  };
+}
+
+/** One meter of a fleet given by name rather than by index. */
+export interface NamedMeter {
+  readonly serial: string;
+  readonly drn?: string;
+  readonly supplyGroupCode?: string;
+  readonly kind?: MeterKind;
+  readonly mode?: SupplyMode;
+  readonly username?: string;
+  readonly password?: string;
 }
 
 interface FleetMember {
   readonly meter: SimMeter;
   readonly saver: StateSaver | null;
+  readonly named: NamedMeter | undefined;
   face: RunningFace | null;
+}
+
+/** A named meter's own MQTT sign-in over the fleet's. */
+function brokerFor(broker: BrokerSettings, named: NamedMeter | undefined): BrokerSettings {
+  if (!named || (named.username === undefined && named.password === undefined)) return broker;
+  return {
+    ...broker,
+    ...(named.username !== undefined ? { username: named.username } : {}),
+    ...(named.password !== undefined ? { password: named.password } : {}),
+  };
 }
 
 /** N simulated meters in one process: one clock, one schedule, one set of counters. */
@@ -346,28 +393,46 @@ export class SimFleet {
     const o = this.options;
     const store = o.stateDir ? new FileStateStore(o.stateDir) : null;
     for (let i = 1; i <= o.meters; i++) {
-      const serial = this.serialOf(i);
+      const named = o.named?.[i - 1];
+      const serial = named?.serial ?? this.serialOf(i);
+      const mode = named?.mode ?? o.mode;
+      const sgc = named?.supplyGroupCode ?? o.supplyGroupCode;
       const { meter, saver } = await openMeter(
         {
           serial,
-          kind: o.kind,
+          kind: named?.kind ?? o.kind,
           ...(o.phases ? { phases: o.phases } : {}),
-          ...(o.mode ? { mode: o.mode } : {}),
+          ...(mode ? { mode } : {}),
           ...(o.creditUnit ? { creditUnit: o.creditUnit } : {}),
           sts: {
-            drn: String(o.drnBase + i).padStart(11, '0'),
+            drn: named?.drn ?? String(o.drnBase + i).padStart(11, '0'),
             ...(o.vendingKey ? { vendingKey: o.vendingKey } : {}),
-            ...(o.supplyGroupCode ? { supplyGroupCode: o.supplyGroupCode } : {}),
+            ...(sgc ? { supplyGroupCode: sgc } : {}),
           },
           seed: seedFrom(o.seed, serial),
           ...(o.initialCredit !== undefined ? { initialCredit: o.initialCredit } : {}),
+          ...(o.initialRegisters?.has(serial) ? { initialRegister: o.initialRegisters.get(serial) } : {}),
           ...(o.emergencyCredit !== undefined ? { emergencyCredit: o.emergencyCredit } : {}),
           ...(o.tamperRatePerDay !== undefined ? { tamperRatePerDay: o.tamperRatePerDay } : {}),
+          ...(o.bypass?.serials.has(serial)
+            ? {
+                bypassShare: o.bypass.share,
+                ...(o.bypass.fromMs !== undefined ? { bypassFromMs: o.bypass.fromMs } : {}),
+              }
+            : {}),
         },
         o.clock,
         store,
       );
-      this.members.push({ meter, saver, face: null });
+      this.members.push({ meter, saver, named, face: null });
+    }
+    if (o.bulkSerial !== undefined) {
+      const bulk = this.members.find((m) => m.meter.serial === o.bulkSerial);
+      if (!bulk) throw new RangeError(`bulk meter ${o.bulkSerial} is not in the fleet`);
+      bulk.meter.feedFrom(
+        this.members.filter((m) => m !== bulk).map((m) => m.meter),
+        o.technicalLoss ?? 0,
+      );
     }
     this.schedule = new SharedSchedule({
       items: this.members,
@@ -389,7 +454,7 @@ export class SimFleet {
         const ctx: FaceContext = {
           index: i + j,
           stats: this.stats,
-          ...(o.broker ? { broker: o.broker } : {}),
+          ...(o.broker ? { broker: brokerFor(o.broker, member.named) } : {}),
           ...(o.modbus ? { modbus: o.modbus } : {}),
           ...(o.dlms ? { dlms: o.dlms } : {}),
           intervalS: o.intervalS,
@@ -425,7 +490,10 @@ export class SimFleet {
     if (this.options.protocol === 'modbus') {
       return `meters ${this.members.length} | listening ${started} | requests ${s.modbus.requests} | tokens ${s.modbus.tokens} | errors ${s.modbus.errors + s.startFailures} | sim ${clock}Z`;
     }
-    return `meters ${this.members.length} | connected ${s.mqtt.connected} | readings ${s.mqtt.readings} | commands ${s.mqtt.commands} | acks ${s.mqtt.acks} | errors ${s.mqtt.errors + s.startFailures} | sim ${clock}Z`;
+    const p99 = pubackQuantile(s.mqtt, 0.99);
+    const p50 = pubackQuantile(s.mqtt, 0.5);
+    const puback = p99 === null ? '' : ` | puback p50 ${p50!.toFixed(1)} ms p99 ${p99.toFixed(1)} ms`;
+    return `meters ${this.members.length} | connected ${s.mqtt.connected} | readings ${s.mqtt.readings} | acked ${s.mqtt.acked ?? 0} | commands ${s.mqtt.commands} | acks ${s.mqtt.acks} | errors ${s.mqtt.errors + s.startFailures}${puback} | sim ${clock}Z`;
   }
 
   /**

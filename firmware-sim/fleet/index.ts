@@ -10,6 +10,7 @@ export {
   type GatewayConfigOptions,
   type MeterSpec,
   type ModbusSettings,
+  type NamedMeter,
   newFleetStats,
   openMeter,
   type ProtocolDriver,

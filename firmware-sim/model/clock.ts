@@ -1,5 +1,5 @@
 /**
- * Time for the simulator: an injectable clock (STYLE.md practice 8). `ScaledClock` lets simulated time run
+ * Time for the simulator: an injectable clock (docs/style.md practice 8). `ScaledClock` lets simulated time run
  * faster than real time; `ManualClock` is the test double that moves only when told.
  */
 

@@ -83,12 +83,21 @@ export interface SimMeterConfig {
   readonly emergencyCredit?: number;
   /** Credit of a new meter (no state yet), in the credit unit. */
   readonly initialCredit?: number;
+  /** The register of a new meter (no state yet): Wh (electricity) or litres (water) already counted. */
+  readonly initialRegister?: number;
   /** Seed of this meter's curve and draws. */
   readonly seed: number;
   /** Overrides of the load profile; the mean is drawn from the seed otherwise. */
   readonly load?: Partial<LoadProfile>;
   /** Random tamper alarms per meter per simulated day (0: only when told). */
   readonly tamperRatePerDay?: number;
+  /**
+   * A bypass (docs/losses.md): this share (0..1) of the premises' demand is wired around the meter from
+   * `bypassFromMs` (simulated time; default always). The meter records and charges only the rest; the
+   * bypassed part flows whatever the relay, and a bulk meter upstream sees all of it.
+   */
+  readonly bypassShare?: number;
+  readonly bypassFromMs?: number;
   /** Open the relay on a tamper alarm (default true). */
   readonly tamperDisconnects?: boolean;
   /** Nominal voltage in decivolts (default 2300). */
@@ -209,6 +218,15 @@ export class SimMeter extends EventEmitter<SimMeterEvents> {
   private lastMs: number;
   private overloadRetryAt = 0;
   private lastDemand = 0;
+  /** Units drawn by the premises since this object was built: through the meter and around it (a bypass). */
+  private drawn = 0;
+  /** A bulk meter: the meters it feeds, its technical loss, and where its register and their draw stood. */
+  private feed: {
+    readonly meters: readonly SimMeter[];
+    readonly technicalLoss: number;
+    readonly register: number;
+    readonly drawn: number;
+  } | null = null;
   /** The STS maximum power limit, mirrored here so the per-minute check does not copy the STS state. */
   private maxPowerW: number | null = null;
 
@@ -281,6 +299,8 @@ export class SimMeter extends EventEmitter<SimMeterEvents> {
         ...(p.baseDate ? { baseDate: p.baseDate } : {}),
       });
       this.creditValue = config.initialCredit ?? 0;
+      if (config.kind === 'electricity') this.energyWh = config.initialRegister ?? 0;
+      else this.volumeL = config.initialRegister ?? 0;
       this.lowArmed = this.creditValue >= this.lowThreshold;
       if (this.mode === 'token' && this.creditValue <= 0) this.causes.add('credit');
     }
@@ -381,15 +401,61 @@ export class SimMeter extends EventEmitter<SimMeterEvents> {
 
   // ---- time ----
 
+  /**
+   * Makes this meter the bulk meter of a district's supply point (docs/losses.md): from now on its register
+   * grows by what `meters` draw (through their meters and around them), divided by (1 − `technicalLoss`):
+   * the network's own losses are that share of what the bulk meter lets in. Its own demand curve, relay and
+   * credit no longer move it.
+   */
+  feedFrom(meters: readonly SimMeter[], technicalLoss: number): void {
+    if (!(technicalLoss >= 0 && technicalLoss < 1))
+      throw new RangeError('technicalLoss: expected 0 <= x < 1');
+    this.advance();
+    for (const m of meters) m.advance();
+    this.feed = {
+      meters,
+      technicalLoss,
+      register: this.kind === 'electricity' ? this.energyWh : this.volumeL,
+      drawn: meters.reduce((a, m) => a + m.drawn, 0),
+    };
+  }
+
+  /** Units (Wh or litres) the premises drew since the meter was built, metered or bypassed. */
+  drawnUnits(): number {
+    this.advance();
+    return this.drawn;
+  }
+
   /** Integrates demand from the last step to now, minute by minute. */
   advance(): void {
     const to = this.clock.now();
+    if (this.feed) {
+      let drawn = 0;
+      let demand = 0;
+      for (const m of this.feed.meters) {
+        m.advance();
+        drawn += m.drawn;
+        demand += m.lastDemand;
+      }
+      const register = this.feed.register + (drawn - this.feed.drawn) / (1 - this.feed.technicalLoss);
+      if (this.kind === 'electricity') this.energyWh = register;
+      else this.volumeL = register;
+      this.lastDemand = demand / (1 - this.feed.technicalLoss);
+      this.lastMs = to;
+      return;
+    }
+    const share = this.config.bypassShare ?? 0;
     while (this.lastMs < to) {
       const minuteStart = Math.floor(this.lastMs / MINUTE_MS) * MINUTE_MS;
       const end = Math.min(to, minuteStart + MINUTE_MS);
       if (this.lastMs === minuteStart) this.startMinute(minuteStart);
-      this.lastDemand = demandAt(this.profile, this.seed, minuteStart);
-      this.lastMs = this.consume(this.lastMs, end, this.lastDemand);
+      const demand = demandAt(this.profile, this.seed, minuteStart);
+      const bypass =
+        share > 0 && minuteStart >= (this.config.bypassFromMs ?? Number.NEGATIVE_INFINITY) ? share : 0;
+      this.lastDemand = demand * (1 - bypass);
+      const from = this.lastMs;
+      this.lastMs = this.consume(from, end, this.lastDemand);
+      if (bypass > 0) this.drawn += (demand * bypass * (this.lastMs - from)) / HOUR_MS;
     }
   }
 
@@ -436,6 +502,7 @@ export class SimMeter extends EventEmitter<SimMeterEvents> {
     }
     if (this.kind === 'electricity') this.energyWh += units;
     else this.volumeL += units;
+    this.drawn += units;
     this.creditValue -= cost;
     this.afterCreditChange();
     if (stop < to) {

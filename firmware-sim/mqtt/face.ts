@@ -33,10 +33,44 @@ export interface FaceStats {
   commands: number;
   acks: number;
   errors: number;
+  /** Readings the broker acknowledged (PUBACK). */
+  acked?: number;
+  /** PUBACK latencies of readings as the meter saw them, ms (the latest {@link PUBACK_SAMPLES}). */
+  pubackMs?: number[];
+}
+
+/** PUBACK latencies kept per stats object. */
+export const PUBACK_SAMPLES = 50_000;
+
+/** The q-quantile (0..1) of PUBACK latencies, ms; null when none. */
+export function pubackQuantile(stats: FaceStats, q: number): number | null {
+  const xs = stats.pubackMs;
+  if (xs === undefined || xs.length === 0) return null;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 export function newFaceStats(): FaceStats {
-  return { connected: 0, connects: 0, readings: 0, events: 0, commands: 0, acks: 0, errors: 0 };
+  return {
+    connected: 0,
+    connects: 0,
+    readings: 0,
+    events: 0,
+    commands: 0,
+    acks: 0,
+    errors: 0,
+    acked: 0,
+    pubackMs: [],
+  };
+}
+
+/**
+ * The delay before reconnect attempt `n` (0 = the first): uniform in [base/2, min(max, base·2ⁿ)].
+ */
+export function jitteredBackoff(baseMs: number, maxMs: number, n: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(n, 30));
+  const floor = Math.min(baseMs / 2, ceiling);
+  return Math.max(1, Math.round(floor + random() * (ceiling - floor)));
 }
 
 export interface MqttFaceOptions {
@@ -51,8 +85,14 @@ export interface MqttFaceOptions {
   readonly clientId?: string;
   /** Seconds (default 120). */
   readonly keepalive?: number;
-  /** Real milliseconds between reconnect attempts (default 2000). */
+  /**
+   * Real milliseconds before the first reconnect attempt (default 2000); later attempts back off
+   * exponentially up to `reconnectMaxMs`, each delay drawn at random ("full jitter"), as real meters do so
+   * that an area coming back after a power cut does not reconnect in lockstep.
+   */
   readonly reconnectPeriodMs?: number;
+  /** Longest delay between reconnect attempts (default 60,000 ms). */
+  readonly reconnectMaxMs?: number;
   /** Shared counters; a private object otherwise. */
   readonly stats?: FaceStats;
   /** Extra mqtt.js options (TLS material, protocol version). */
@@ -106,7 +146,7 @@ export class MqttMeterFace extends EventEmitter<MqttFaceEvents> {
       clientId: o.clientId ?? this.meter.serial,
       keepalive: o.keepalive ?? 120,
       clean: false,
-      reconnectPeriod: o.reconnectPeriodMs ?? 2000,
+      reconnectPeriod: jitteredBackoff(o.reconnectPeriodMs ?? 2000, o.reconnectMaxMs ?? 60_000, 0),
       connectTimeout: 30_000,
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
@@ -116,7 +156,14 @@ export class MqttMeterFace extends EventEmitter<MqttFaceEvents> {
     this.client = client;
     this.meter.on('event', this.onEvent);
     this.meter.on('read-now', this.onReadNow);
+    let failures = 0;
     client.on('connect', () => {
+      failures = 0;
+      client.options.reconnectPeriod = jitteredBackoff(
+        o.reconnectPeriodMs ?? 2000,
+        o.reconnectMaxMs ?? 60_000,
+        0,
+      );
       this.online = true;
       this.stats.connected++;
       this.stats.connects++;
@@ -140,6 +187,13 @@ export class MqttMeterFace extends EventEmitter<MqttFaceEvents> {
       }
       // The will of the next CONNECT carries that CONNECT's time (docs/mqtt.md "Status and last will").
       client.options.will = this.will();
+      // The attempt after the one mqtt.js has just scheduled waits longer, at random.
+      failures++;
+      client.options.reconnectPeriod = jitteredBackoff(
+        o.reconnectPeriodMs ?? 2000,
+        o.reconnectMaxMs ?? 60_000,
+        failures,
+      );
     });
     client.on('error', (err) => this.fail(err));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
@@ -182,14 +236,14 @@ export class MqttMeterFace extends EventEmitter<MqttFaceEvents> {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
-  private publish<C extends MeterChannel>(channel: C, message: ContractMessage<C>): Promise<void> {
+  private publish<C extends MeterChannel>(channel: C, message: ContractMessage<C>): Promise<boolean> {
     const client = this.client;
-    if (!client) return Promise.resolve();
+    if (!client) return Promise.resolve(false);
     const m = outgoing(this.options.utility, this.meter.serial, channel, message);
     return new Promise((resolve) => {
       client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain }, (err) => {
         if (err) this.fail(err);
-        resolve();
+        resolve(!err);
       });
     });
   }
@@ -198,7 +252,16 @@ export class MqttMeterFace extends EventEmitter<MqttFaceEvents> {
   publishReading(): Promise<void> {
     const reading = this.meter.takeReading();
     this.stats.readings++;
-    return this.publish('up/reading', reading);
+    // PUBACK latency as the meter sees it: only while connected (a reading queued offline waits longer).
+    const started = this.online ? performance.now() : null;
+    return this.publish('up/reading', reading).then((ok) => {
+      if (!ok) return;
+      this.stats.acked = (this.stats.acked ?? 0) + 1;
+      const xs = this.stats.pubackMs;
+      if (started === null || xs === undefined) return;
+      if (xs.length >= PUBACK_SAMPLES) xs.splice(0, xs.length - PUBACK_SAMPLES + 1);
+      xs.push(performance.now() - started);
+    });
   }
 
   private onMessage(topic: string, payload: Buffer): void {

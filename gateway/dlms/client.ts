@@ -190,6 +190,20 @@ const STATUS_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(TOKEN_STATUS_CODE).map(([k, v]) => [v, k]),
 );
 
+/** An empty array in A-XDR: tag 0x01, length 0. */
+const EMPTY_ARRAY = Buffer.from([0x01, 0x00]);
+
+/**
+ * The data of a GET answered in datablocks, from the joined raw data and the blocks' own parts. One
+ * exception to "the joined raw data is one Data": some servers (the Gurux example's empty profile buffer)
+ * send an empty array as two or more blocks that each hold exactly `01 00`; that is read as one empty
+ * array. Anything else that does not decode as one Data is refused.
+ */
+export function joinedData(raw: Buffer, parts: readonly Buffer[]): DlmsData {
+  if (parts.length >= 2 && parts.every((p) => p.equals(EMPTY_ARRAY))) return { type: 'array', value: [] };
+  return decodeData(raw);
+}
+
 // ---- the client ----
 
 export class DlmsClient {
@@ -561,9 +575,10 @@ export class DlmsClient {
         if ('error' in answer.result) throw new DlmsAccessError(what, answer.result.error);
         return answer.result.data;
       }
-      const raw = await this.followBlocks(answer, what, d);
+      const parts: Buffer[] = [];
+      const raw = await this.followBlocks(answer, what, d, parts);
       try {
-        return decodeData(raw);
+        return joinedData(raw, parts);
       } catch (err) {
         throw new DlmsProtocolError(`${what}: joined datablocks do not decode: ${(err as Error).message}`);
       }
@@ -571,7 +586,7 @@ export class DlmsClient {
   }
 
   /** IEC 62056-5-3 §7.3.8: ask for block n + 1 after block n until the last one; returns the joined raw data. */
-  private async followBlocks(first: Apdu, what: string, d: Deadline): Promise<Buffer> {
+  private async followBlocks(first: Apdu, what: string, d: Deadline, parts: Buffer[] = []): Promise<Buffer> {
     const assembler = new GetBlockAssembler();
     let answer = first;
     for (;;) {
@@ -579,6 +594,7 @@ export class DlmsClient {
         throw new DlmsProtocolError(`${what}: expected a datablock, got ${answer.type}`);
       }
       this.stats.blocksReceived += 1;
+      if ('raw' in answer.result) parts.push(answer.result.raw);
       let step: ReturnType<GetBlockAssembler['push']>;
       try {
         step = assembler.push(answer);

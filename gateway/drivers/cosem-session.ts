@@ -22,7 +22,7 @@ import {
   DlmsTimeoutError,
 } from '../dlms/index.ts';
 import { DriverError } from '../errors.ts';
-import type { CosemSession, CosemSessionFactory } from './dlms.ts';
+import type { CosemSession, CosemSessionFactory, ProfileRows } from './dlms.ts';
 
 function driverError(err: unknown): DriverError {
   if (err instanceof DriverError) return err;
@@ -123,6 +123,10 @@ export class DlmsClientSession implements CosemSession {
     return (await mapped(() => this.require().action(classId, obis, method, parameter))) ?? null;
   }
 
+  readProfile(obis: ObisCode, from: Date, to: Date): Promise<ProfileRows> {
+    return mapped(() => this.require().readProfile(obis, from, to));
+  }
+
   async close(): Promise<void> {
     const client = this.client;
     this.client = null;
@@ -132,7 +136,7 @@ export class DlmsClientSession implements CosemSession {
   }
 
   private require(): DlmsClient {
-    if (this.client === null) throw new DriverError('connection', 'no DLMS association is open');
+    if (this.client === null) throw new DriverError('unreachable', 'no DLMS association is open');
     return this.client;
   }
 }

@@ -31,6 +31,7 @@ import {
   tokenStatusFromData,
 } from '../../protocols/dlms/index.ts';
 import {
+  MAX_SEQ,
   PAYLOAD_VERSION,
   type Reading,
   type RelayState,
@@ -44,6 +45,7 @@ import {
   DLMS_FIELD_EXPONENT,
   type DlmsProfile,
   type DlmsReadingField,
+  type LoadProfileField,
 } from '../profiles.ts';
 
 /** What the DLMS driver needs of a client session. Rejections should be `DriverError`s (see the adapter). */
@@ -54,8 +56,20 @@ export interface CosemSession {
   get(classId: number, obis: ObisCode, attribute: number): Promise<DlmsData>;
   set(classId: number, obis: ObisCode, attribute: number, value: DlmsData): Promise<void>;
   action(classId: number, obis: ObisCode, method: number, parameter: DlmsData): Promise<DlmsData | null>;
+  /**
+   * Profile generic (class 7) buffer rows with `from` ≤ clock ≤ `to` (selective access by range on the
+   * clock column), the capture objects and each row's expanded timestamp.
+   */
+  readProfile(obis: ObisCode, from: Date, to: Date): Promise<ProfileRows>;
   /** Releases the association and closes the connection. */
   close(): Promise<void>;
+}
+
+/** What {@link CosemSession.readProfile} returns. */
+export interface ProfileRows {
+  readonly columns: readonly { classId: number; logicalName: string; attributeIndex: number }[];
+  readonly rows: readonly (readonly DlmsData[])[];
+  readonly timestamps: readonly Date[];
 }
 
 export type CosemSessionFactory = (meter: DlmsMeterConfig) => CosemSession;
@@ -154,6 +168,56 @@ export class DlmsDriver implements MeterDriver {
     if (reading.ts === 0) reading.ts = this.now();
     reading.seq = this.sequence.next();
     return reading;
+  }
+
+  /** Link check: one GET of the first reading field (the clock when mapped: the cheapest answer). */
+  async ping(): Promise<void> {
+    const fields = this.profile.fields;
+    const ref = fields.clock ?? Object.values(fields)[0];
+    if (ref !== undefined) await this.session.get(ref.classId, ref.obis, ref.attribute);
+  }
+
+  /**
+   * The load profile's rows strictly between `from` and `to`, as readings with their own timestamps and
+   * a `seq` of their timestamp in seconds (the same row read twice is the same reading). Register
+   * columns are scaled by the register's scaler_unit, as a poll scales them.
+   */
+  async readIntervals(from: Date, to: Date): Promise<Reading[]> {
+    const lp = this.profile.loadProfile;
+    if (lp === undefined) return [];
+    const profile = await this.session.readProfile(lp.obis, from, to);
+    const columns = Object.entries(lp.columns) as [LoadProfileField, CosemAttribute][];
+    const index = columns.map(([field, ref]) => {
+      const at = profile.columns.findIndex(
+        (c) => c.classId === ref.classId && c.logicalName === ref.obis && c.attributeIndex === ref.attribute,
+      );
+      if (at < 0) {
+        throw new DriverError(
+          'protocol',
+          `the load profile ${lp.obis} has no column ${ref.obis} for ${field}`,
+        );
+      }
+      return at;
+    });
+    const scalers = new Map<LoadProfileField, number>();
+    for (const [field, ref] of columns) scalers.set(field, await this.scaler(ref));
+    const out: Reading[] = [];
+    profile.rows.forEach((row, r) => {
+      const at = profile.timestamps[r];
+      if (at === undefined) return;
+      const ts = at.getTime();
+      if (!(ts > from.getTime() && ts < to.getTime())) return;
+      const reading: Reading = { v: PAYLOAD_VERSION, seq: Math.floor(ts / 1000) % (MAX_SEQ + 1), ts };
+      columns.forEach(([field, ref], i) => {
+        const cell = row[index[i]!];
+        if (cell === undefined || cell.type === 'null-data') return;
+        const raw = decode(`${field} (${ref.obis}) in the load profile`, () => asNumber(cell));
+        const exponent = (scalers.get(field) ?? 0) + (DLMS_FIELD_EXPONENT[field] ?? 0) + ref.scale;
+        reading[field] = Math.round(applyScaler(raw, exponent));
+      });
+      out.push(reading);
+    });
+    return out.sort((a, b) => Number(a.ts) - Number(b.ts));
   }
 
   private async switchRelay(target: RelayState): Promise<RelayState> {

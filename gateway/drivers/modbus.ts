@@ -146,7 +146,7 @@ export class ModbusDriver implements MeterDriver {
     } catch (err) {
       client.close(() => {});
       if (err instanceof DriverError) throw err;
-      throw new DriverError('connection', `connection to ${this.peer} failed: ${(err as Error).message}`);
+      throw new DriverError('unreachable', `connection to ${this.peer} failed: ${(err as Error).message}`);
     }
     client.setID(this.meter.unitId);
     client.setTimeout(this.meter.timeoutMs);
@@ -168,7 +168,7 @@ export class ModbusDriver implements MeterDriver {
 
   private open(): ModbusClientInstance {
     if (this.client === null || !this.client.isOpen) {
-      throw new DriverError('connection', `connection to ${this.peer} is not open`);
+      throw new DriverError('unreachable', `connection to ${this.peer} is not open`);
     }
     return this.client;
   }
@@ -197,6 +197,10 @@ export class ModbusDriver implements MeterDriver {
     if (e.name === 'TransactionTimedOutError') {
       return new DriverError('timeout', `${what} got no answer within ${this.meter.timeoutMs} ms`);
     }
+    // modbus-serial refuses a request on a closed port before writing anything.
+    if (e.message === 'Port Not Open') {
+      return new DriverError('unreachable', `${what}: connection to ${this.peer} is not open`);
+    }
     return new DriverError('connection', `${what} on ${this.peer} failed: ${e.message ?? String(err)}`);
   }
 
@@ -217,6 +221,12 @@ export class ModbusDriver implements MeterDriver {
   private async readRegister<N extends RegisterName>(name: N): Promise<unknown> {
     const values = await this.readRun(planReads([name])[0] as ReadRun);
     return values[name];
+  }
+
+  /** Link check: one register of the profile (the energy or volume register). */
+  async ping(): Promise<void> {
+    const name = this.profile.fields.energyWh ?? this.profile.fields.volumeL;
+    if (name !== undefined) await this.readRegister(name);
   }
 
   async readReading(): Promise<Reading> {

@@ -333,6 +333,14 @@ export const ACK_ERROR_CODES = [
   'refused',
   /** Any other failure. */
   'internal',
+  /**
+   * Not done, and not final: nothing reached the meter (no connection, an association refused for a
+   * transient reason), or an idempotent command's outcome could not be learnt. Rasid keeps the command
+   * queued and sends it again when the meter is back, until it expires (docs/commands.md).
+   */
+  'unreachable',
+  /** The request went out and no answer came: whether the meter acted is not known. Final. */
+  'unknown',
 ] as const;
 export const AckErrorCodeSchema = z.enum(ACK_ERROR_CODES);
 export type AckErrorCode = z.infer<typeof AckErrorCodeSchema>;

@@ -1,10 +1,17 @@
 /**
- * The command dispatcher (ARCHITECTURE.md "Durability rules"): commands to meters are rows in `commands`
+ * The command dispatcher (docs/design.md "Durability rules"): commands to meters are rows in `commands`
  * with a state machine, and every transition writes an audit row.
  *
  *   queued ──publish──> sent ──ack ok──> acknowledged
- *     │                  │ └──ack error──> failed   (ack error `expired` ──> expired)
+ *     │  ^               │ ├──ack error──> failed   (ack error `expired` ──> expired)
+ *     │  └─ack unreachable┘ └──ack unknown──> unknown
  *     └──────────────────┴──expires_at passed, or superseded──> expired
+ *
+ * - An ack `unreachable` is not final (docs/commands.md): nothing reached the meter, or an idempotent
+ *   command could not be finished. The command goes back to `queued` and is sent when the meter is back
+ *   online ({@link CommandDispatcher.onMeterOnline}) or after its backoff, until it expires.
+ * - Every final state (acknowledged, failed, expired, unknown) is told to the `onFinal` subscriber once,
+ *   after it is committed: the balance engine learns there that one of its commands did not happen.
  *
  * - Each command has a uuid the meter uses to act on it once; the dispatcher resends the same id with
  *   exponential backoff until it is acknowledged or expires (a resend keeps the state `sent`).
@@ -14,22 +21,19 @@
  * - A disconnect supersedes a reconnect still waiting for the same meter, and the other way round, so a
  *   meter that comes back after a top-up does not get the stale disconnect.
  */
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type Ack, type Command, CommandSchema } from '../../protocols/mqtt/index.ts';
+import type { Log } from '../log.ts';
+import type { Queryable } from '../store/ledger.ts';
 import type { CommandId, CommandState, Database, MeterId, UtilityId } from '../store/schema.ts';
 import type { CommandTarget, CommandTransport } from './transport.ts';
-
-type Queryable = Kysely<Database> | Transaction<Database>;
 
 /** The command kinds of the MQTT contract. */
 export type CommandKind = Command['kind'];
 export type PayloadOf<K extends CommandKind> = Extract<Command, { kind: K }>['payload'];
 
 /** Logger shape the dispatcher uses: a constant message and structured fields. */
-export interface DispatcherLogger {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-}
+export type DispatcherLogger = Pick<Log, 'info' | 'warn'>;
 
 export interface BackoffOptions {
   /** First retry after this many ms (default 30 s). */
@@ -88,6 +92,23 @@ export type AckOutcome =
   /** No command with this id (for this meter, when the sender is known). */
   | { readonly outcome: 'unknown'; readonly commandId: string };
 
+/** The final states of a command. */
+export type FinalState = Extract<CommandState, 'acknowledged' | 'failed' | 'expired' | 'unknown'>;
+
+/** A command that reached a final state, as the `onFinal` subscriber gets it. */
+export interface FinalCommand {
+  readonly id: CommandId;
+  readonly utilityId: UtilityId;
+  readonly meterId: MeterId;
+  readonly kind: CommandKind;
+  /** Who asked for it (`system:balance`, `user:<id>`…), as queued. */
+  readonly createdBy: string | null;
+  readonly reason: string | null;
+  readonly state: FinalState;
+  /** The acknowledgement's error code (`refused`, `relay_fault`, `unknown`…); `expired` or `superseded` otherwise. */
+  readonly cause: string | null;
+}
+
 export interface DispatchReport {
   readonly sent: number;
   readonly failedToPublish: number;
@@ -104,6 +125,12 @@ export interface DispatcherOptions {
   /** Most commands handled per {@link dispatchDue} call (default 200). */
   readonly batchSize?: number;
   readonly logger?: DispatcherLogger;
+  /**
+   * Told once of each command that reached a final state, after it is committed (the balance engine
+   * subscribes to decide again when its own command failed, expired or ended unknown). Its failures are
+   * logged, never thrown into the dispatcher.
+   */
+  readonly onFinal?: (command: FinalCommand) => void | Promise<void>;
 }
 
 const ACTOR = 'system:commands';
@@ -162,6 +189,7 @@ export class CommandDispatcher {
   readonly #sendToOffline: boolean;
   readonly #batchSize: number;
   readonly #logger: DispatcherLogger | undefined;
+  readonly #onFinal: NonNullable<DispatcherOptions['onFinal']>[] = [];
 
   constructor(options: DispatcherOptions) {
     this.#db = options.db;
@@ -171,6 +199,33 @@ export class CommandDispatcher {
     this.#sendToOffline = options.sendToOffline ?? false;
     this.#batchSize = options.batchSize ?? 200;
     this.#logger = options.logger;
+    if (options.onFinal) this.#onFinal.push(options.onFinal);
+  }
+
+  /**
+   * Adds a subscriber of final states (as the `onFinal` option does), for a part built after the
+   * dispatcher: the balance engine re-evaluates the meter when a command settles.
+   */
+  onFinal(subscriber: NonNullable<DispatcherOptions['onFinal']>): void {
+    this.#onFinal.push(subscriber);
+  }
+
+  /** Tells the subscribers of final states, never failing the caller. */
+  async #final(commands: readonly FinalCommand[]): Promise<void> {
+    for (const command of commands) {
+      for (const subscriber of this.#onFinal) await this.#tell(subscriber, command);
+    }
+  }
+
+  async #tell(subscriber: NonNullable<DispatcherOptions['onFinal']>, command: FinalCommand): Promise<void> {
+    try {
+      await subscriber(command);
+    } catch (error) {
+      this.#logger?.warn(
+        { commandId: command.id, err: (error as Error).message },
+        'final-state subscriber failed',
+      );
+    }
   }
 
   /**
@@ -225,6 +280,7 @@ export class CommandDispatcher {
       request.createdBy ?? ACTOR,
     );
     if (opposite !== undefined) {
+      // Superseded by the caller's own newer decision: not told to `onFinal` (nothing to decide again).
       const superseded = await db
         .updateTable('commands')
         .set({ state: 'expired', result: { supersededBy: row.id } })
@@ -284,7 +340,7 @@ export class CommandDispatcher {
       .set({ state: 'expired' })
       .where('state', 'in', PENDING)
       .where('expires_at', '<=', now)
-      .returning(['id', 'utility_id', 'meter_id', 'attempts'])
+      .returning(['id', 'utility_id', 'meter_id', 'attempts', 'kind', 'created_by', 'reason'])
       .execute();
     for (const r of rows) {
       await audit(
@@ -296,6 +352,18 @@ export class CommandDispatcher {
         now,
       );
     }
+    await this.#final(
+      rows.map((r) => ({
+        id: r.id,
+        utilityId: r.utility_id,
+        meterId: r.meter_id,
+        kind: r.kind as CommandKind,
+        createdBy: r.created_by,
+        reason: r.reason,
+        state: 'expired',
+        cause: 'expired',
+      })),
+    );
     return rows.length;
   }
 
@@ -303,7 +371,7 @@ export class CommandDispatcher {
    * Sends every command whose next attempt is due (to online meters, unless `sendToOffline`), after
    * expiring the stale ones. Publish failures are retried later with the same backoff.
    */
-  async dispatchDue(options: { meterId?: MeterId } = {}): Promise<DispatchReport> {
+  async dispatchDue(options: { meterId?: MeterId; online?: boolean } = {}): Promise<DispatchReport> {
     const expired = await this.expireDue();
     const now = this.#now();
     let query = this.#db
@@ -329,7 +397,8 @@ export class CommandDispatcher {
       .orderBy('c.created_at')
       .orderBy('c.id')
       .limit(this.#batchSize);
-    if (!this.#sendToOffline) query = query.where('m.online', '=', true);
+    // `online`: the caller has just learnt the meter is back, ahead of the ingest's write of it.
+    if (!this.#sendToOffline && options.online !== true) query = query.where('m.online', '=', true);
     if (options.meterId !== undefined) query = query.where('c.meter_id', '=', options.meterId);
     const due = await query.execute();
 
@@ -390,32 +459,43 @@ export class CommandDispatcher {
       .where('meter_id', '=', meterId)
       .where('state', 'in', PENDING)
       .execute();
-    return this.dispatchDue({ meterId });
+    return this.dispatchDue({ meterId, online: true });
   }
 
   /**
    * Records a meter's acknowledgement. Idempotent: only the first ack of an id moves the row (`ok` →
-   * acknowledged; error `expired` → expired; any other error → failed). With `meterId`, an ack for a
-   * command addressed to another meter is treated as unknown.
+   * acknowledged; error `expired` → expired; `unknown` → unknown; any other error → failed). The error
+   * `unreachable` is not final: the row goes back to `queued` for the meter's return (docs/commands.md).
+   * With `meterId`, an ack for a command addressed to another meter is treated as unknown.
    */
   async handleAck(ack: Ack, source: { meterId?: MeterId } = {}): Promise<AckOutcome> {
+    if (ack.status === 'error' && ack.error.code === 'unreachable') return this.#deferred(ack, source);
     const now = this.#now();
-    const state: CommandState =
-      ack.status === 'ok' ? 'acknowledged' : ack.error.code === 'expired' ? 'expired' : 'failed';
+    const state: FinalState =
+      ack.status === 'ok'
+        ? 'acknowledged'
+        : ack.error.code === 'expired'
+          ? 'expired'
+          : ack.error.code === 'unknown'
+            ? 'unknown'
+            : 'failed';
     const result: Record<string, unknown> = {
       status: ack.status,
       ts: typeof ack.ts === 'number' ? new Date(ack.ts).toISOString() : ack.ts,
       ...(ack.status === 'error' ? { error: ack.error } : {}),
       ...(ack.result === undefined ? {} : { result: ack.result }),
     };
-    return this.#db.transaction().execute(async (trx) => {
+    let final: FinalCommand | undefined;
+    const outcome = await this.#db.transaction().execute(async (trx): Promise<AckOutcome> => {
       let update = trx
         .updateTable('commands')
         .set({ state, acknowledged_at: now, result })
         .where('id', '=', ack.id as CommandId)
         .where('state', 'in', PENDING);
       if (source.meterId !== undefined) update = update.where('meter_id', '=', source.meterId);
-      const moved = await update.returning(['id', 'utility_id', 'meter_id', 'kind']).executeTakeFirst();
+      const moved = await update
+        .returning(['id', 'utility_id', 'meter_id', 'kind', 'created_by', 'reason'])
+        .executeTakeFirst();
       if (moved !== undefined) {
         await audit(
           trx,
@@ -426,16 +506,71 @@ export class CommandDispatcher {
           now,
         );
         this.#logger?.info({ commandId: moved.id, meterId: moved.meter_id, state }, 'command acknowledged');
+        final = {
+          id: moved.id,
+          utilityId: moved.utility_id,
+          meterId: moved.meter_id,
+          kind: moved.kind as CommandKind,
+          createdBy: moved.created_by,
+          reason: moved.reason,
+          state,
+          cause: ack.status === 'error' ? ack.error.code : null,
+        };
         return { outcome: 'recorded', commandId: moved.id, state };
       }
-      let lookup = trx
-        .selectFrom('commands')
-        .select(['id', 'state'])
-        .where('id', '=', ack.id as CommandId);
-      if (source.meterId !== undefined) lookup = lookup.where('meter_id', '=', source.meterId);
-      const known = await lookup.executeTakeFirst();
-      if (known === undefined) return { outcome: 'unknown', commandId: ack.id };
-      return { outcome: 'duplicate', commandId: known.id, state: known.state };
+      return this.#lookup(trx, ack, source);
     });
+    if (final !== undefined) await this.#final([final]);
+    return outcome;
+  }
+
+  /** An ack `unreachable`: the command was not done; back to `queued`, due after its backoff. */
+  async #deferred(ack: Ack, source: { meterId?: MeterId }): Promise<AckOutcome> {
+    const now = this.#now();
+    return this.#db.transaction().execute(async (trx): Promise<AckOutcome> => {
+      let pending = trx
+        .selectFrom('commands')
+        .select(['id', 'utility_id', 'meter_id', 'kind', 'attempts'])
+        .where('id', '=', ack.id as CommandId)
+        .where('state', 'in', PENDING);
+      if (source.meterId !== undefined) pending = pending.where('meter_id', '=', source.meterId);
+      const row = await pending.executeTakeFirst();
+      if (row === undefined) return this.#lookup(trx, ack, source);
+      const message = ack.status === 'error' ? (ack.error.message ?? null) : null;
+      await trx
+        .updateTable('commands')
+        .set({
+          state: 'queued',
+          next_attempt_at: new Date(now.getTime() + backoffDelay(Math.max(1, row.attempts), this.#backoff)),
+          result: { status: 'error', error: { code: 'unreachable', message } },
+        })
+        .where('id', '=', row.id)
+        .where('state', 'in', PENDING)
+        .execute();
+      await audit(
+        trx,
+        row.utility_id,
+        row.id,
+        'deferred',
+        { meterId: row.meter_id, kind: row.kind, attempts: row.attempts, error: message },
+        now,
+      );
+      this.#logger?.info(
+        { commandId: row.id, meterId: row.meter_id },
+        'command not delivered; waiting for the meter',
+      );
+      return { outcome: 'recorded', commandId: row.id, state: 'queued' };
+    });
+  }
+
+  async #lookup(trx: Queryable, ack: Ack, source: { meterId?: MeterId }): Promise<AckOutcome> {
+    let lookup = trx
+      .selectFrom('commands')
+      .select(['id', 'state'])
+      .where('id', '=', ack.id as CommandId);
+    if (source.meterId !== undefined) lookup = lookup.where('meter_id', '=', source.meterId);
+    const known = await lookup.executeTakeFirst();
+    if (known === undefined) return { outcome: 'unknown', commandId: ack.id };
+    return { outcome: 'duplicate', commandId: known.id, state: known.state };
   }
 }

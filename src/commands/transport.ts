@@ -1,5 +1,5 @@
 /**
- * The port between the command dispatcher and the meters (STYLE.md practice 8): one method, `publish`, with
+ * The port between the command dispatcher and the meters (docs/style.md practice 8): one method, `publish`, with
  * the real adapter (mqtt.js, QoS 1 on the meter's `down/cmd`) and an in-memory one side by side.
  */
 import type { MqttClient } from 'mqtt';

@@ -2,7 +2,12 @@
  * The command dispatcher's state machine on a real PGlite database, through the in-memory transport.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, CommandError } from '../../src/commands/dispatcher.ts';
+import {
+  backoffDelay,
+  CommandDispatcher,
+  CommandError,
+  type FinalCommand,
+} from '../../src/commands/dispatcher.ts';
 import type { CommandId } from '../../src/store/schema.ts';
 import { makeWorld, type World } from '../balance/world.ts';
 import { dbTestFor, SUITE_DIALECT } from '../support/db.ts';
@@ -21,6 +26,21 @@ async function auditActions(w: World, id: CommandId): Promise<string[]> {
     .orderBy('id')
     .execute();
   return rows.map((r) => r.action);
+}
+
+/** A dispatcher on the world's database and transport that keeps every final command it reports. */
+function listeningDispatcher(w: World, extra: { backoff?: { initialMs: number; maxMs: number } } = {}) {
+  const finals: FinalCommand[] = [];
+  const dispatcher = new CommandDispatcher({
+    db: w.db,
+    transport: w.transport,
+    now: () => w.clock.now,
+    ...extra,
+    onFinal: (c) => {
+      finals.push(c);
+    },
+  });
+  return { dispatcher, finals };
 }
 
 const disconnect = (w: World) =>
@@ -216,4 +236,109 @@ describe('the command state machine', () => {
     ).rejects.toBeInstanceOf(CommandError);
     expect(await w.db.selectFrom('commands').select('id').execute()).toEqual([]);
   });
+
+  dbTest(
+    'an ack `unreachable` is not final: the command waits, then is sent when the meter is back (docs/commands.md row 1)',
+    async ({ store }) => {
+      const w = await makeWorld(store);
+      const { dispatcher, finals } = listeningDispatcher(w, {
+        backoff: { initialMs: 60_000, maxMs: 600_000 },
+      });
+      w.at('2026-03-03T08:00:00Z');
+      const id = await disconnect(w);
+      expect((await dispatcher.dispatchDue()).sent).toBe(1);
+      const nack = {
+        v: 1,
+        id,
+        ts: '2026-03-03T08:00:01Z',
+        status: 'error',
+        error: { code: 'unreachable', message: 'connection to 10.0.0.7:4059 failed: ECONNREFUSED' },
+      } as const;
+      expect(await dispatcher.handleAck(nack, { meterId: w.meterId })).toEqual({
+        outcome: 'recorded',
+        commandId: id,
+        state: 'queued',
+      });
+      expect(await row(w, id)).toMatchObject({ state: 'queued', attempts: 1, acknowledged_at: null });
+      // The gateway has reported the meter offline: nothing goes out while it is.
+      await w.db.updateTable('meters').set({ online: false }).where('id', '=', w.meterId).execute();
+      w.at('2026-03-03T09:00:00Z');
+      expect((await dispatcher.dispatchDue()).sent).toBe(0);
+      // Back online (its status message may be handled before the ingest writes it): sent at once.
+      expect((await dispatcher.onMeterOnline(w.meterId)).sent).toBe(1);
+      expect(w.transport.to(w.meterId).map((c) => c.id)).toEqual([id, id]);
+      expect(finals).toEqual([]);
+      await dispatcher.handleAck(
+        { v: 1, id, ts: '2026-03-03T09:00:01Z', status: 'ok' },
+        { meterId: w.meterId },
+      );
+      expect((await row(w, id)).state).toBe('acknowledged');
+      expect(finals).toEqual([
+        expect.objectContaining({ id, state: 'acknowledged', kind: 'disconnect', createdBy: 'user:test' }),
+      ]);
+      expect(await auditActions(w, id)).toEqual([
+        'command.queued',
+        'command.sent',
+        'command.deferred',
+        'command.sent',
+        'command.acknowledged',
+      ]);
+    },
+  );
+
+  dbTest(
+    'an unreachable meter never brought back: the command expires and the subscriber learns it (docs/commands.md row 2)',
+    async ({ store }) => {
+      const w = await makeWorld(store);
+      const { dispatcher, finals } = listeningDispatcher(w);
+      w.at('2026-03-03T08:00:00Z');
+      const id = await w.dispatcher.enqueue({
+        utilityId: w.utilityId,
+        meterId: w.meterId,
+        kind: 'disconnect',
+        payload: { reason: 'credit_exhausted' },
+        createdBy: 'system:balance',
+        reason: 'credit_exhausted',
+      });
+      await dispatcher.dispatchDue();
+      await dispatcher.handleAck(
+        { v: 1, id, ts: '2026-03-03T08:00:01Z', status: 'error', error: { code: 'unreachable' } },
+        { meterId: w.meterId },
+      );
+      w.at('2026-03-03T14:00:00Z');
+      expect((await dispatcher.dispatchDue()).expired).toBe(1);
+      expect(finals).toEqual([
+        expect.objectContaining({ id, state: 'expired', cause: 'expired', createdBy: 'system:balance' }),
+      ]);
+    },
+  );
+
+  dbTest(
+    'an ack `unknown` ends the command unknown, told once (docs/commands.md row 5)',
+    async ({ store }) => {
+      const w = await makeWorld(store);
+      const { dispatcher, finals } = listeningDispatcher(w);
+      w.at('2026-03-03T08:00:00Z');
+      const id = await w.dispatcher.enqueue({
+        utilityId: w.utilityId,
+        meterId: w.meterId,
+        kind: 'set_emergency_credit',
+        payload: { enabled: true },
+        createdBy: 'system:balance',
+      });
+      await dispatcher.dispatchDue();
+      const ack = {
+        v: 1,
+        id,
+        ts: '2026-03-03T08:00:05Z',
+        status: 'error',
+        error: { code: 'unknown', message: 'outcome unknown: no answer within 5000 ms' },
+      } as const;
+      expect(await dispatcher.handleAck(ack, { meterId: w.meterId })).toMatchObject({ state: 'unknown' });
+      expect(await dispatcher.handleAck(ack, { meterId: w.meterId })).toMatchObject({ outcome: 'duplicate' });
+      expect(finals).toEqual([expect.objectContaining({ id, state: 'unknown', cause: 'unknown' })]);
+      w.at('2026-03-03T09:00:00Z');
+      expect((await dispatcher.dispatchDue()).sent).toBe(0);
+    },
+  );
 });

@@ -63,6 +63,7 @@ export async function startMeter(
     physicalDevice?: number;
     wrap?: (p: MeterObjects) => CosemObjectProvider;
     decide?: (digits: string) => TokenDecision;
+    emptyArrayBlocks?: number;
   } = {},
 ): Promise<MeterFixture> {
   const state = meterState(opts.rows);
@@ -82,6 +83,7 @@ export async function startMeter(
     associations: standardAssociations({ password: PASSWORD, keys: KEYS }),
     systemTitle: SERVER_TITLE,
     random: () => Buffer.from('5354436f5354436f5354436f5354436f', 'hex'),
+    ...(opts.emptyArrayBlocks === undefined ? {} : { emptyArrayBlocks: opts.emptyArrayBlocks }),
   });
   const { port } = await server.listen(0);
   return { server, objects, state, tokens, port, close: () => server.close() };

@@ -62,7 +62,12 @@ describe('loadConfig', () => {
       disconnectControl: '0.0.96.3.10.255',
       tokenGateway: '0.0.19.40.0.255',
       clock: '0.0.1.0.0.255',
+      loadProfile: {
+        obis: '1.0.99.1.0.255',
+        columns: { energyWh: { obis: '1.0.1.8.0.255', classId: 3, attribute: 2 } },
+      },
     });
+    expect(config.polling.linkCheckS).toBe(60);
     expect(
       dlms?.protocol === 'dlms' && dlms.security.mechanism === 'hls-gmac' && dlms.security.authenticationKey,
     ).toEqual(Buffer.from(env.GW_AK, 'hex'));
@@ -99,6 +104,25 @@ describe('loadConfig', () => {
       env,
       ZodError,
       /not an OBIS code/,
+    ],
+    [
+      'a load profile with no column',
+      {
+        ...base,
+        meters: [
+          {
+            ...base.meters[1],
+            profile: {
+              protocol: 'dlms',
+              fields: { energyWh: { obis: '1.0.1.8.0.255' } },
+              loadProfile: { obis: '1.0.99.1.0.255', columns: {} },
+            },
+          },
+        ],
+      },
+      env,
+      ZodError,
+      /map at least one column/,
     ],
     ['an unsafe utility code', { ...base, utility: 'Dewa/#' }, env, ZodError, /utility code/],
   ] as const)('refuses %s, naming it', (_name, source, environment, type, message) => {

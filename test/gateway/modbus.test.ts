@@ -262,7 +262,7 @@ describe('a meter that never answers', () => {
 });
 
 describe('a meter that is not there', () => {
-  it('is retried with backoff and reported offline; a command for it is acknowledged with an error', async () => {
+  it('is retried with backoff and reported offline; a command for it is acknowledged unreachable (not final)', async () => {
     const dead = await startSilentServer();
     const port = dead.port;
     await dead.close(); // nothing listens on the port any more: connections are refused
@@ -277,9 +277,9 @@ describe('a meter that is not there', () => {
     await watcher.until(() => watcher.on('GW-X1', 'up/ack').some((a) => a.json.id === cmd.id));
     expect(watcher.on('GW-X1', 'up/ack').find((a) => a.json.id === cmd.id)?.json).toMatchObject({
       status: 'error',
-      error: { code: 'internal' },
+      error: { code: 'unreachable' },
     });
     const text = await gateway.metrics.registry.metrics();
-    expect(text).toMatch(/rasid_gateway_poll_failure_total\{meter="GW-X1",reason="connection"\} [1-9]/);
+    expect(text).toMatch(/rasid_gateway_poll_failure_total\{meter="GW-X1",reason="unreachable"\} [1-9]/);
   });
 });

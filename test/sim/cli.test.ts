@@ -210,7 +210,9 @@ describe('rasid sim', () => {
       expect(users.size).toBe(50);
       expect(users.has('u-SIM-000001')).toBe(true);
       const last = res.stderr.trim().split('\n').at(-1) ?? '';
-      expect(last).toMatch(/^meters 50 \| connected 0 \| readings \d+ \| commands 0 \| acks 0 \| errors 0/);
+      expect(last).toMatch(
+        /^meters 50 \| connected 0 \| readings \d+ \| acked \d+ \| commands 0 \| acks 0 \| errors 0/,
+      );
     });
   });
 });

@@ -55,7 +55,7 @@ const statuses = (results: readonly StepResult[]) =>
   Object.fromEntries(results.map((r) => [r.step, r.status]));
 
 describe('rasid sim commission', () => {
-  it('an operator registers the meter, rotates its key and commissions it: every step ok', async () => {
+  it('an operator registers the meter, rotates its key and commissions it; without an account it ends installed, and the report says why it is not active', async () => {
     const results = await commission({
       ...base,
       rasidUrl: server.url,
@@ -74,20 +74,36 @@ describe('rasid sim commission', () => {
       'test token': 'ok',
       'first reading': 'ok',
       'relay test': 'ok',
+      // Registered here without an account: installed, and the report says why it is not active.
+      activate: 'failed',
     });
+    expect(results.find((r) => r.step === 'activate')?.detail).toContain(
+      'installed, not activated: POST /api/v1/meters/',
+    );
+    expect(results.find((r) => r.step === 'activate')?.detail).toContain('the meter has no account');
     expect(results.find((r) => r.step === 'meter record')?.detail).toMatch(/^registered CX-1001/);
     expect(results.find((r) => r.step === 'key check')?.detail).toContain('key revision 2');
     const meter = await server.core.store.db
       .selectFrom('meters')
-      .select(['sts_krn', 'mqtt_username'])
+      .select(['sts_krn', 'mqtt_username', 'status'])
       .where('serial', '=', 'CX-1001')
       .executeTakeFirstOrThrow();
     expect(meter.sts_krn).toBe(2);
     expect(meter.mqtt_username).not.toBeNull();
-    expect(formatReport('CX-1001', results, new Date())).toMatch(/Result: commissioned\n$/);
+    expect(meter.status).toBe('installed');
+    expect(formatReport('CX-1001', results, new Date())).toMatch(
+      /Result: commissioned, NOT active: installed, not activated: .*the meter has no account/,
+    );
   });
 
-  it('bin/rasid sim commission as a technician, the meter already recorded: report on stdout, exit 0', async () => {
+  it('bin/rasid sim commission as a technician, the meter already recorded with an account: activated, report on stdout, exit 0', async () => {
+    const db = server.core.store.db;
+    const account = await db
+      .selectFrom('accounts')
+      .select('id')
+      .where('utility_id', '=', utilityId)
+      .executeTakeFirstOrThrow();
+    await db.updateTable('meters').set({ account_id: account.id }).where('serial', '=', 'CX-1001').execute();
     const res = await runCli(
       [
         'sim',
@@ -112,8 +128,15 @@ describe('rasid sim commission', () => {
     expect(res.stdout).toMatch(/^Commissioning report: meter CX-1001/);
     expect(res.stdout).toMatch(/meter record +ok +found CX-1001/);
     expect(res.stdout).toMatch(/key change +skipped/);
-    expect(res.stdout).toContain('Result: commissioned');
+    expect(res.stdout).toMatch(/activate +ok +installed and activated/);
+    expect(res.stdout).toContain('Result: commissioned and active');
     expect(res.code).toBe(0);
+    const after = await db
+      .selectFrom('meters')
+      .select('status')
+      .where('serial', '=', 'CX-1001')
+      .executeTakeFirstOrThrow();
+    expect(after.status).toBe('active');
   }, 120_000);
 
   it('a meter whose keys do not match its record fails the key check, and the report says not commissioned', async () => {
