@@ -4,7 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { AppError } from '../api/errors.ts';
+import { RasidError } from '../errors.ts';
 import { accountBalance, type Queryable } from '../store/ledger.ts';
 import type {
   AccountId,
@@ -57,7 +57,7 @@ async function assertTariffCode(db: Queryable, utilityId: UtilityId, code: strin
     .where('code', '=', code)
     .limit(1)
     .executeTakeFirst();
-  if (!found) throw new AppError('validation_failed', `tariffCode: no tariff ${code} in this utility`);
+  if (!found) throw new RasidError('validation_failed', `tariffCode: no tariff ${code} in this utility`);
 }
 
 async function assertSubsidyAllowed(
@@ -67,7 +67,7 @@ async function assertSubsidyAllowed(
   accountId: AccountId | null,
 ): Promise<void> {
   if (await hasOtherSubsidisedAccount(db, utilityId, customerId, accountId)) {
-    throw new AppError(
+    throw new RasidError(
       'subsidy_not_allowed',
       'subsidyEligible: the holder already has a subsidised account in this utility',
     );
@@ -96,14 +96,14 @@ export async function openAccount(
           .where('utility_id', '=', req.utilityId)
           .forUpdate()
           .executeTakeFirst();
-        if (!customer) throw new AppError('not_found', `customerId: customer ${req.customerId} is unknown`);
+        if (!customer) throw new RasidError('not_found', `customerId: customer ${req.customerId} is unknown`);
         const premise = await trx
           .selectFrom('premises')
           .select('id')
           .where('id', '=', req.premiseId)
           .where('utility_id', '=', req.utilityId)
           .executeTakeFirst();
-        if (!premise) throw new AppError('not_found', `premiseId: premise ${req.premiseId} is unknown`);
+        if (!premise) throw new RasidError('not_found', `premiseId: premise ${req.premiseId} is unknown`);
         if (req.tariffCode) await assertTariffCode(trx, req.utilityId, req.tariffCode);
         if (req.subsidyEligible) await assertSubsidyAllowed(trx, req.utilityId, customer.id, null);
         const number = req.number ?? generatedNumber();
@@ -151,7 +151,7 @@ export async function openAccount(
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       if (req.number !== undefined) {
-        throw new AppError('conflict', `number: account ${req.number} already exists`);
+        throw new RasidError('conflict', `number: account ${req.number} already exists`);
       }
       if (attempt >= 2) throw err;
     }
@@ -174,7 +174,7 @@ export async function updateAccount(
       .where('utility_id', '=', utilityId)
       .forUpdate()
       .executeTakeFirst();
-    if (!account) throw new AppError('not_found', `account ${accountId} is unknown`);
+    if (!account) throw new RasidError('not_found', `account ${accountId} is unknown`);
     const diff: Record<string, { from: unknown; to: unknown }> = {};
     const set: {
       status?: AccountStatus;
@@ -184,7 +184,7 @@ export async function updateAccount(
     } = {};
     if (changes.status !== undefined && changes.status !== account.status) {
       if (account.status === 'closed') {
-        throw new AppError('conflict', 'status: a closed account cannot be reopened');
+        throw new RasidError('conflict', 'status: a closed account cannot be reopened');
       }
       set.status = changes.status;
       diff.status = { from: account.status, to: changes.status };
@@ -281,7 +281,7 @@ export async function accountView(
     .where('accounts.id', '=', accountId)
     .where('accounts.utility_id', '=', utilityId)
     .executeTakeFirst();
-  if (!a) throw new AppError('not_found', `account ${accountId} is unknown`);
+  if (!a) throw new RasidError('not_found', `account ${accountId} is unknown`);
   const holders = await db
     .selectFrom('account_holders')
     .innerJoin('customers', 'customers.id', 'account_holders.customer_id')

@@ -12,9 +12,10 @@
  * The account keeps its number, meters, ledger (credit) and debt: only the holder changes.
  */
 import type { Kysely } from 'kysely';
-import { AppError } from '../api/errors.ts';
+import { RasidError } from '../errors.ts';
+import { notify } from '../notify/audience.ts';
 import type { Queryable } from '../store/ledger.ts';
-import type { AccountId, CustomerId, Database, Language, UserId, UtilityId } from '../store/schema.ts';
+import type { AccountId, CustomerId, Database, UserId, UtilityId } from '../store/schema.ts';
 import { writeAudit } from './audit.ts';
 import { hasOtherSubsidisedAccount, subsidyCarries, type TransferReason } from './subsidy.ts';
 
@@ -49,17 +50,7 @@ export interface TransferResult {
 }
 
 /** The notification template the outbox worker renders for a transfer. */
-export const TRANSFER_TEMPLATE = 'account_transfer';
-
-/** The contact a notification goes to: SMS when there is a phone, else e-mail, else none. */
-export function contactOf(customer: {
-  phone: string | null;
-  email: string | null;
-}): { channel: 'sms' | 'email'; recipient: string } | null {
-  if (customer.phone) return { channel: 'sms', recipient: customer.phone };
-  if (customer.email) return { channel: 'email', recipient: customer.email };
-  return null;
-}
+export const TRANSFER_TEMPLATE = 'account_transfer' as const;
 
 export async function transferAccount(
   db: Kysely<Database>,
@@ -74,12 +65,12 @@ export async function transferAccount(
       .where('utility_id', '=', req.utilityId)
       .forUpdate()
       .executeTakeFirst();
-    if (!account) throw new AppError('not_found', `account ${req.accountId} is unknown`);
+    if (!account) throw new RasidError('not_found', `account ${req.accountId} is unknown`);
     if (account.status === 'closed') {
-      throw new AppError('transfer_not_allowed', `account ${account.number} is closed`);
+      throw new RasidError('transfer_not_allowed', `account ${account.number} is closed`);
     }
     if (account.customer_id === req.toCustomerId) {
-      throw new AppError(
+      throw new RasidError(
         'transfer_not_allowed',
         `customerId: customer already holds account ${account.number}`,
       );
@@ -91,7 +82,7 @@ export async function transferAccount(
       .where('utility_id', '=', req.utilityId)
       .forUpdate()
       .executeTakeFirst();
-    if (!heir) throw new AppError('not_found', `customerId: customer ${req.toCustomerId} is unknown`);
+    if (!heir) throw new RasidError('not_found', `customerId: customer ${req.toCustomerId} is unknown`);
 
     const at = await closeCurrentHolding(trx, req, account, now());
     const subsidyCarried = subsidyCarries({
@@ -200,29 +191,22 @@ async function notifyNewHolder(
   trx: Queryable,
   utilityId: UtilityId,
   holderId: string,
-  customer: { name: string; phone: string | null; email: string | null; preferred_language: Language },
+  customer: { id: CustomerId; name: string },
   facts: { accountNumber: string; reason: TransferReason; subsidyCarried: boolean; at: Date },
 ): Promise<string | null> {
-  const contact = contactOf(customer);
-  if (!contact) return null;
-  const row = await trx
-    .insertInto('notifications_outbox')
-    .values({
-      utility_id: utilityId,
-      channel: contact.channel,
-      recipient: contact.recipient,
-      template: TRANSFER_TEMPLATE,
-      language: customer.preferred_language,
-      payload: {
-        customerName: customer.name,
-        accountNumber: facts.accountNumber,
-        reason: facts.reason,
-        subsidyCarried: facts.subsidyCarried,
-        at: facts.at.toISOString(),
-      },
-      dedup_key: `account-transfer:${holderId}`,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return String(row.id);
+  // Which channel and language: notify/audience.ts decides, from the customer's choices.
+  const [id] = await notify(trx, {
+    utilityId,
+    template: TRANSFER_TEMPLATE,
+    payload: {
+      customerName: customer.name,
+      accountNumber: facts.accountNumber,
+      reason: facts.reason,
+      subsidyCarried: facts.subsidyCarried,
+      at: facts.at.toISOString(),
+    },
+    dedupKey: `account-transfer:${holderId}`,
+    customerId: customer.id,
+  });
+  return id ?? null;
 }

@@ -5,10 +5,10 @@
  */
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { RegisterTokenType } from '../../protocols/sts/index.ts';
-import { AppError } from '../api/errors.ts';
+import { RasidError } from '../errors.ts';
 import type { KeyStore } from '../store/keystore.ts';
 import type { Database, MeterId, TokenKind, UserId, UtilityId } from '../store/schema.ts';
-import { type StsMeterParams, stsParamsOf, TokenEngine, TokenEngineError } from './tokens.ts';
+import { creditableTenths, isTokenRefusal, type StsMeterParams, stsParamsOf, TokenEngine } from './tokens.ts';
 
 type Trx = Transaction<Database>;
 
@@ -53,8 +53,8 @@ export interface KeyChangeRequest {
 }
 
 function notVendable(err: unknown): never {
-  if (err instanceof TokenEngineError || (err instanceof Error && err.name === 'StsError')) {
-    throw new AppError('meter_not_vendable', err.message);
+  if (isTokenRefusal(err)) {
+    throw new RasidError('meter_not_vendable', err.message);
   }
   throw err;
 }
@@ -75,12 +75,55 @@ export class ManagementTokens {
       .where('id', '=', meterId)
       .where('utility_id', '=', utilityId)
       .executeTakeFirst();
-    if (!meter) throw new AppError('not_found', `meter ${meterId} is unknown`);
+    if (!meter) throw new RasidError('not_found', `meter ${meterId} is unknown`);
     try {
       return stsParamsOf(meter);
     } catch (err) {
       return notVendable(err);
     }
+  }
+
+  /**
+   * Takes the meter's next TID, makes the token with it and writes its token row in `trx`. A TID out of
+   * the base date's range (base 1993 ran out in 2024) or a key the meter cannot take is the meter's state,
+   * not a fault: not vendable.
+   */
+  private async issueRow(
+    trx: Trx,
+    params: StsMeterParams,
+    make: (tid: number) => { token: string },
+    row: {
+      utilityId: UtilityId;
+      meterId: MeterId;
+      kind: TokenKind;
+      reason: string;
+      userId?: string | null | undefined;
+    },
+  ): Promise<{ token: string; tid: number }> {
+    const at = this.now();
+    const last = await ManagementTokens.lastTid(trx, row.meterId);
+    let tid: number;
+    let issued: { token: string };
+    try {
+      tid = TokenEngine.nextTid(params, at, last);
+      issued = make(tid);
+    } catch (err) {
+      return notVendable(err);
+    }
+    await trx
+      .insertInto('tokens')
+      .values({
+        utility_id: row.utilityId,
+        meter_id: row.meterId,
+        tid,
+        kind: row.kind,
+        token: issued.token,
+        issued_by: (row.userId ?? null) as UserId | null,
+        reason: row.reason,
+        issued_at: at,
+      })
+      .execute();
+    return { token: issued.token, tid };
   }
 
   private static async lastTid(trx: Trx, meterId: MeterId): Promise<number | null> {
@@ -94,39 +137,22 @@ export class ManagementTokens {
 
   async issue(req: ManagementRequest): Promise<{ token: string; tid: number; kind: TokenKind }> {
     const spec = MANAGEMENT_TOKENS[req.token];
-    if (!spec) throw new AppError('validation_failed', `token: unknown management token '${req.token}'`);
+    if (!spec) throw new RasidError('validation_failed', `token: unknown management token '${req.token}'`);
     if (req.engineering && req.reason.trim().length < 3) {
-      throw new AppError('validation_failed', 'reason: an engineering token needs a reason');
+      throw new RasidError('validation_failed', 'reason: an engineering token needs a reason');
     }
     const params = await this.meterParams(req.utilityId, req.meterId);
     const key = await this.opts.tokens.decoderKey(params).catch(notVendable);
     const kind: TokenKind = req.engineering ? 'engineering' : spec.kind;
     return this.opts.db.transaction().execute(async (trx) => {
       await trx.selectFrom('meters').select('id').where('id', '=', req.meterId).forNoKeyUpdate().execute();
-      const at = this.now();
-      const last = await ManagementTokens.lastTid(trx, req.meterId);
-      let tid: number;
-      let issued: { token: string };
-      try {
-        // A TID out of the base date's range (base 1993 ran out in 2024) is the meter's state, not a fault.
-        tid = TokenEngine.nextTid(params, at, last);
-        issued = this.opts.tokens.managementWith(params, key, spec.type, tid, req.value);
-      } catch (err) {
-        return notVendable(err);
-      }
-      await trx
-        .insertInto('tokens')
-        .values({
-          utility_id: req.utilityId,
-          meter_id: req.meterId,
-          tid,
-          kind,
-          token: issued.token,
-          issued_by: (req.userId ?? null) as UserId | null,
-          reason: req.reason,
-          issued_at: at,
-        })
-        .execute();
+      const issued = await this.issueRow(
+        trx,
+        params,
+        (tid) => this.opts.tokens.managementWith(params, key, spec.type, tid, req.value),
+        { ...req, kind },
+      );
+      const tid = issued.tid;
       await trx
         .insertInto('audit_log')
         .values({
@@ -142,6 +168,37 @@ export class ManagementTokens {
   }
 
   /**
+   * What {@link creditIn} needs of a meter, read before the transaction (the decoder key may need the key
+   * store, which must not be called inside another transaction on a one-session store).
+   */
+  async prepareCredit(utilityId: UtilityId, meterId: MeterId) {
+    const params = await this.meterParams(utilityId, meterId);
+    const key = await this.opts.tokens.decoderKey(params).catch(notVendable);
+    return { params, key };
+  }
+
+  /**
+   * A credit token for `units` (Wh or litres, rounded down to what an STS token carries) that is not a
+   * sale: the credit a replaced token meter still held, moved to its successor. Written in `trx` with its
+   * token row (kind credit, no vend) and the caller's reason; null when nothing is left to carry.
+   */
+  async creditIn(
+    trx: Trx,
+    prepared: Awaited<ReturnType<ManagementTokens['prepareCredit']>>,
+    req: { utilityId: UtilityId; meterId: MeterId; units: bigint; reason: string; userId?: string | null },
+  ): Promise<{ token: string; tid: number; units: bigint } | null> {
+    const tenths = creditableTenths(req.units / 100n);
+    if (tenths <= 0n) return null;
+    const issued = await this.issueRow(
+      trx,
+      prepared.params,
+      (tid) => this.opts.tokens.credit(prepared.params, prepared.key, tid, tenths),
+      { ...req, kind: 'credit' },
+    );
+    return { token: issued.token, tid: issued.tid, units: tenths * 100n };
+  }
+
+  /**
    * The key-change pair (both under the current key) moving the meter to a new key revision (and optionally
    * a new SGC, tariff index, key type, expiry, and the 2014 base date with rollover). The meter row takes the
    * new parameters in the same transaction, so the next vend is under the new key.
@@ -151,7 +208,7 @@ export class ManagementTokens {
     const sgc = req.newSgc ?? current.sgc;
     const vendingKey = await this.opts.keys.find(req.utilityId, sgc, req.newKrn);
     if (!vendingKey) {
-      throw new AppError(
+      throw new RasidError(
         'conflict',
         `no vending key for supply group ${sgc} revision ${req.newKrn} in the key store`,
       );

@@ -1,5 +1,5 @@
 /**
- * The vend quote: how a payment becomes units (ARCHITECTURE.md "Money, tariffs, units"). A pure function of
+ * The vend quote: how a payment becomes units (docs/design.md "Money, tariffs, units"). A pure function of
  * the amount, the tariff and the account's position, in integers only:
  *
  *   amount paid (+ credit carried on the account)
@@ -10,21 +10,24 @@
  *   units are credited in STS steps (0.1 kWh / 0.1 kL, then the STS amount encoding's coarser steps),
  *   rounded down, and the money of what could not be credited stays on the account as credit.
  */
-import { ceilDiv, mulDivRound } from '../money.ts';
-
-/** One block of a tariff: the price applies while the month-to-date units are below `upToUnits`. */
-export interface TariffBlock {
-  /** Upper bound of the block in base units (Wh or litres), month to date; null for the last block. */
-  readonly upToUnits: bigint | null;
-  /** Price in minor units per 1000 base units (per kWh or per m³). */
-  readonly priceMinorPerKUnit: bigint;
-}
+import { mulDivRound } from '../money.ts';
+import {
+  costOfUnits,
+  type PeriodRef,
+  PriceError,
+  pricedTariff,
+  pricePerThousand,
+  type Rate,
+  type ScheduleLine,
+  unitsForMoney,
+} from '../tariffs/price.ts';
 
 export interface TariffTerms {
   readonly taxRateBp: number;
   readonly debtRecoveryBp: number;
   readonly minPurchaseMinor: bigint;
-  readonly blocks: readonly TariffBlock[];
+  /** The prices in force at the sale (src/tariffs: blocks over `per` units, and the time-of-use period). */
+  readonly rate: Rate;
 }
 
 export interface QuoteInput {
@@ -60,9 +63,14 @@ export interface QuoteLine {
   readonly amountMinor: bigint;
   /** Units bought in this line (block lines only). */
   readonly units?: bigint;
-  /** 1-based block number and price (block lines only). */
+  /** 1-based block number and price (block lines only): minor units per `perUnits` base units. */
   readonly block?: number;
+  readonly priceMinor?: bigint;
+  readonly perUnits?: bigint;
+  /** The same price per 1000 base units (per kWh or m³), when it is a whole number of minor units. */
   readonly priceMinorPerKUnit?: bigint;
+  /** The time-of-use period whose price the block line is at. */
+  readonly period?: PeriodRef;
 }
 
 export interface Quote {
@@ -80,6 +88,8 @@ export interface Quote {
   /** The same in STS tenths of a kWh / kL. */
   readonly tenths: bigint;
   readonly lines: readonly QuoteLine[];
+  /** A time-of-use tariff: its periods in the season of the sale (what the money is priced at). */
+  readonly schedule?: readonly ScheduleLine[];
 }
 
 export class QuoteError extends Error {
@@ -93,74 +103,16 @@ export class QuoteError extends Error {
 }
 
 const BASE_PER_TENTH = 100n;
-const BASE_PER_PRICE_UNIT = 1000n;
-
-interface BlockSpend {
-  readonly block: number;
-  readonly price: bigint;
-  readonly units: bigint;
-  readonly cost: bigint;
-}
-
-/** Units the money buys from `position`, block by block; each block's cost rounded up to a minor unit. */
-function spendThroughBlocks(blocks: readonly TariffBlock[], position: bigint, money: bigint): BlockSpend[] {
-  const out: BlockSpend[] = [];
-  let left = money;
-  let pos = position;
-  for (let i = 0; i < blocks.length && left > 0n; i++) {
-    const b = blocks[i]!;
-    if (b.upToUnits !== null && pos >= b.upToUnits) continue;
-    const room = b.upToUnits === null ? null : b.upToUnits - pos;
-    const price = b.priceMinorPerKUnit;
-    const affordable = (left * BASE_PER_PRICE_UNIT) / price;
-    const units = room === null || affordable < room ? affordable : room;
-    if (units === 0n) break;
-    const cost = ceilDiv(units * price, BASE_PER_PRICE_UNIT);
-    out.push({ block: i + 1, price, units, cost });
-    left -= cost;
-    pos += units;
-  }
-  return out;
-}
-
-/** Cost of exactly `units` base units from `position` through the blocks. */
-function costOfUnits(blocks: readonly TariffBlock[], position: bigint, units: bigint): BlockSpend[] {
-  const out: BlockSpend[] = [];
-  let want = units;
-  let pos = position;
-  for (let i = 0; i < blocks.length && want > 0n; i++) {
-    const b = blocks[i]!;
-    if (b.upToUnits !== null && pos >= b.upToUnits) continue;
-    const room = b.upToUnits === null ? want : b.upToUnits - pos;
-    const take = want < room ? want : room;
-    out.push({
-      block: i + 1,
-      price: b.priceMinorPerKUnit,
-      units: take,
-      cost: ceilDiv(take * b.priceMinorPerKUnit, BASE_PER_PRICE_UNIT),
-    });
-    want -= take;
-    pos += take;
-  }
-  return out;
-}
 
 function checkTariff(t: TariffTerms): void {
-  if (t.blocks.length === 0) throw new QuoteError('invalid_tariff', 'tariff has no blocks');
-  let last = -1n;
-  t.blocks.forEach((b, i) => {
-    if (b.priceMinorPerKUnit <= 0n)
-      throw new QuoteError('invalid_tariff', `block ${i + 1}: price must be positive`);
-    if (b.upToUnits === null && i !== t.blocks.length - 1) {
-      throw new QuoteError('invalid_tariff', `block ${i + 1}: only the last block may be open-ended`);
-    }
-    if (b.upToUnits !== null) {
-      if (b.upToUnits <= last) throw new QuoteError('invalid_tariff', `block ${i + 1}: bounds must increase`);
-      last = b.upToUnits;
-    }
-  });
-  if (t.blocks.at(-1)?.upToUnits !== null) {
-    throw new QuoteError('invalid_tariff', 'the last block must be open-ended');
+  try {
+    pricedTariff({
+      pricePerUnits: t.rate.per,
+      blocks: t.rate.blocks.map((b) => ({ upToUnits: b.upToUnits, priceMinorPerUnit: b.priceMinor })),
+    });
+  } catch (err) {
+    if (err instanceof PriceError) throw new QuoteError('invalid_tariff', err.message);
+    throw err;
   }
   if (t.taxRateBp < 0 || t.debtRecoveryBp < 0 || t.debtRecoveryBp > 10_000) {
     throw new QuoteError('invalid_tariff', 'tax and debt-recovery rates must be within range');
@@ -198,20 +150,24 @@ export function quoteVend(input: QuoteInput): Quote {
   if (fixedCharges > 0n) lines.push({ code: 'fixed_charge', amountMinor: -fixedCharges });
 
   const forUnits = afterDebt - fixedCharges;
-  const bought = spendThroughBlocks(tariff.blocks, input.monthToDateUnits, forUnits);
+  const bought = unitsForMoney(tariff.rate, input.monthToDateUnits, forUnits);
   const boughtUnits = bought.reduce((s, b) => s + b.units, 0n);
   const creditable = input.creditableTenths ?? ((t: bigint) => (t <= 16_383n ? t : 16_383n));
   const tenths = creditable(boughtUnits / BASE_PER_TENTH);
   const units = tenths * BASE_PER_TENTH;
-  const spent = costOfUnits(tariff.blocks, input.monthToDateUnits, units);
+  const spent = costOfUnits(tariff.rate, input.monthToDateUnits, units);
   const unitsCost = spent.reduce((s, b) => s + b.cost, 0n);
   for (const b of spent) {
+    const perK = pricePerThousand(b.priceMinor, b.per);
     lines.push({
       code: 'block',
       amountMinor: -b.cost,
       units: b.units,
       block: b.block,
-      priceMinorPerKUnit: b.price,
+      priceMinor: b.priceMinor,
+      perUnits: b.per,
+      ...(perK !== undefined ? { priceMinorPerKUnit: perK } : {}),
+      ...(b.period !== null ? { period: b.period } : {}),
     });
   }
   const toAccountCredit = forUnits - unitsCost;

@@ -4,6 +4,8 @@
  * English. Tokens are grouped 4-4-4-4-4 in both languages and always read left to right.
  */
 import { formatMoney } from '../money.ts';
+import { currencyLabel, localDateTimeText, receiptNumber, unitLabel } from '../receipts/format.ts';
+import { pricePerThousand, type ScheduleLine } from '../tariffs/price.ts';
 import type { Quote, QuoteLineCode } from './quote.ts';
 
 export interface ReceiptLine {
@@ -19,14 +21,23 @@ export interface ReceiptLine {
   readonly price?: string;
 }
 
+/** The utility's receipt header and footer in both languages (its settings at the time of the sale). */
+export interface ReceiptNotes {
+  readonly header: { readonly en: string | null; readonly ar: string | null };
+  readonly footer: { readonly en: string | null; readonly ar: string | null };
+}
+
 export interface Receipt {
   readonly receiptNumber: string;
+  readonly notes?: ReceiptNotes;
   readonly issuedAt: string;
   readonly utility: {
     readonly code: string;
     readonly name: string;
     readonly currency: string;
     readonly exponent: number;
+    /** The utility's IANA zone: screens show the sale's date and time as people there read them. */
+    readonly timeZone?: string;
   };
   readonly meter: {
     readonly serial: string;
@@ -46,6 +57,23 @@ export interface Receipt {
   readonly toAccountCredit: string;
   readonly reprint?: boolean;
   readonly status?: string;
+  /**
+   * A time-of-use tariff (docs/tariffs.md): the periods of the season of the sale, each with its price per
+   * `perUnits` base units (and per kWh / m³ as `price` when exact), the one in force at the sale marked.
+   */
+  readonly periods?: readonly ReceiptPeriod[];
+}
+
+export interface ReceiptPeriod {
+  readonly season: string;
+  readonly name: string;
+  readonly days: 'all' | 'weekday' | 'weekend';
+  readonly fromHour: number;
+  readonly toHour: number;
+  readonly priceMinor: string;
+  readonly perUnits: string;
+  readonly price?: string;
+  readonly current: boolean;
 }
 
 const LABELS: Readonly<Record<QuoteLineCode, { en: string; ar: string }>> = Object.freeze({
@@ -71,7 +99,14 @@ function thousandths(base: bigint): string {
 export interface ReceiptInput {
   readonly vendId: string;
   readonly at: Date;
-  readonly utility: { code: string; name: string; currency: string; exponent: number };
+  readonly utility: {
+    code: string;
+    name: string;
+    currency: string;
+    exponent: number;
+    timezone?: string;
+    receiptNotes?: ReceiptNotes | null;
+  };
   readonly meter: {
     serial: string;
     kind: 'electricity' | 'water';
@@ -101,8 +136,20 @@ export function buildReceipt(input: ReceiptInput): Receipt {
   return {
     receiptNumber: input.vendId,
     issuedAt: input.at.toISOString(),
-    utility: input.utility,
-    meter: input.meter,
+    utility: {
+      code: input.utility.code,
+      name: input.utility.name,
+      currency: input.utility.currency,
+      exponent: input.utility.exponent,
+      ...(input.utility.timezone ? { timeZone: input.utility.timezone } : {}),
+    },
+    ...(input.utility.receiptNotes ? { notes: input.utility.receiptNotes } : {}),
+    meter: {
+      serial: input.meter.serial,
+      kind: input.meter.kind,
+      customerName: input.meter.customerName,
+      accountNumber: input.meter.accountNumber,
+    },
     channel: input.channel,
     vendorName: input.vendorName,
     token: input.token,
@@ -116,7 +163,28 @@ export function buildReceipt(input: ReceiptInput): Receipt {
     lines,
     amountPaid: formatMoney(input.quote.amountPaid, exp),
     toAccountCredit: formatMoney(input.quote.toAccountCredit, exp),
+    ...(input.quote.schedule && input.quote.schedule.length > 0
+      ? { periods: receiptPeriods(input.quote.schedule, exp) }
+      : {}),
   };
+}
+
+/** The schedule lines of a quote as the receipt shows them. */
+export function receiptPeriods(schedule: readonly ScheduleLine[], exponent: number): ReceiptPeriod[] {
+  return schedule.map((p) => {
+    const perK = pricePerThousand(p.priceMinor, p.per);
+    return {
+      season: p.season,
+      name: p.period,
+      days: p.days,
+      fromHour: p.fromHour,
+      toHour: p.toHour,
+      priceMinor: p.priceMinor.toString(),
+      perUnits: p.per.toString(),
+      ...(perK !== undefined ? { price: formatMoney(perK, exponent) } : {}),
+      current: p.current,
+    };
+  });
 }
 
 const ARABIC_INDIC = '٠١٢٣٤٥٦٧٨٩';
@@ -130,6 +198,8 @@ export interface RenderOptions {
   readonly lang: 'ar' | 'en';
   /** Show digits in Arabic-Indic script (Arabic only); grouping stays the same. */
   readonly arabicDigits?: boolean;
+  /** The utility's IANA zone: the date printed is the local one (e.g. Asia/Muscat). */
+  readonly timeZone: string;
 }
 
 const TEXT = {
@@ -146,6 +216,10 @@ const TEXT = {
     online: 'Online payment',
     reprint: 'REPRINT',
     noToken: 'Credit added to your account',
+    tid: 'Token id (TID)',
+    periods: 'Time-of-use prices',
+    now: 'now',
+    days: { all: 'every day', weekday: 'weekdays', weekend: 'weekend' },
   },
   ar: {
     title: 'إيصال شحن مسبق الدفع',
@@ -160,6 +234,10 @@ const TEXT = {
     online: 'دفع إلكتروني',
     reprint: 'نسخة مكررة',
     noToken: 'أضيف الرصيد إلى حسابك',
+    tid: 'معرّف الرمز (TID)',
+    periods: 'أسعار فترات الاستهلاك',
+    now: 'الفترة الحالية',
+    days: { all: 'كل الأيام', weekday: 'أيام العمل', weekend: 'عطلة نهاية الأسبوع' },
   },
 } as const;
 
@@ -170,19 +248,31 @@ export function renderReceiptHtml(r: Receipt, opts: RenderOptions): string {
     opts.lang === 'ar' && opts.arabicDigits ? s.replace(/[0-9]/g, (d) => ARABIC_INDIC[Number(d)] ?? d) : s;
   const ltr = (s: string) => `<bdi dir="ltr">${escapeHtml(digits(s))}</bdi>`;
   const width = opts.format === '80mm' ? 'width:72mm;font-size:12px' : 'width:180mm;font-size:14px';
+  const unit = unitLabel(r.units.unit, opts.lang);
+  const cur = currencyLabel(r.utility.currency, opts.lang);
+  // Each number is isolated on its own and the unit is written in the reader's language, so an Arabic line
+  // reads "(333.200 ك.و.س × 0.007)" and not "(kWh 333.200 × (0.007".
   const rows = r.lines
     .map(
       (l) =>
-        `<tr><td>${escapeHtml(l.label[opts.lang])}${l.units ? ` (${ltr(l.units)} ${r.units.unit} × ${ltr(l.price ?? '')})` : ''}</td>` +
+        `<tr><td>${escapeHtml(l.label[opts.lang])}${l.units ? ` (${ltr(l.units)} ${unit} × ${ltr(l.price ?? '')})` : ''}</td>` +
         `<td class="n">${ltr(l.amount)}</td></tr>`,
     )
     .join('');
-  const when = new Date(r.issuedAt).toISOString().replace('T', ' ').slice(0, 16);
+  const hour = (h: number) => `${String(h).padStart(2, '0')}:00`;
+  const periods = (r.periods ?? [])
+    .map(
+      (p) =>
+        `<tr data-period="${escapeHtml(p.name)}"><td><bdi>${escapeHtml(p.name)}</bdi> · ${t.days[p.days]} ${ltr(`${hour(p.fromHour)}-${hour(p.toHour)}`)}${p.current ? ` (${t.now})` : ''}</td>` +
+        `<td class="n">${ltr(p.price ?? `${p.priceMinor}/${p.perUnits}`)}</td></tr>`,
+    )
+    .join('');
+  const when = localDateTimeText(r.issuedAt, opts.timeZone);
   return `<!doctype html>
 <html lang="${opts.lang}" dir="${opts.lang === 'ar' ? 'rtl' : 'ltr'}"><head><meta charset="utf-8">
 <title>${escapeHtml(t.title)}</title>
 <style>
-@page { size: ${opts.format === '80mm' ? '80mm auto' : 'A4'}; margin: ${opts.format === '80mm' ? '4mm' : '15mm'}; }
+@page { size: ${opts.format === '80mm' ? '80mm 210mm' : 'A4'}; margin: ${opts.format === '80mm' ? '4mm' : '15mm'}; }
 body { font-family: "DejaVu Sans", "Noto Sans Arabic", Arial, sans-serif; margin: 0; }
 .r { ${width}; margin: 0 auto; }
 h1 { font-size: 1.2em; text-align: center; margin: 0 0 .5em; }
@@ -193,19 +283,22 @@ td.n { text-align: end; white-space: nowrap; }
 .muted { color: #333; font-size: .9em; }
 hr { border: 0; border-top: 1px dashed #000; }
 </style></head><body><div class="r">
-<h1>${escapeHtml(r.utility.name)}<br>${escapeHtml(t.title)}</h1>
+<h1><bdi>${escapeHtml(r.utility.name)}</bdi><br>${escapeHtml(t.title)}</h1>
+${r.notes?.header[opts.lang] ? `<p class="muted" style="text-align:center" data-note="header">${escapeHtml(r.notes.header[opts.lang] ?? '')}</p>` : ''}
 ${r.reprint ? `<p style="text-align:center;font-weight:bold">${t.reprint}</p>` : ''}
 <table>
-<tr><td>${t.receipt}</td><td class="n">${ltr(r.receiptNumber.slice(0, 8).toUpperCase())}</td></tr>
-<tr><td>${t.date}</td><td class="n">${ltr(`${when} UTC`)}</td></tr>
+<tr><td>${t.receipt}</td><td class="n">${ltr(receiptNumber(r.receiptNumber))}</td></tr>
+<tr><td>${t.date}</td><td class="n">${ltr(when)}</td></tr>
 <tr><td>${t.meter}</td><td class="n">${ltr(r.meter.serial)}</td></tr>
-<tr><td>${t.customer}</td><td class="n">${escapeHtml(r.meter.customerName)}</td></tr>
+<tr><td>${t.customer}</td><td class="n"><bdi>${escapeHtml(r.meter.customerName)}</bdi></td></tr>
 <tr><td>${t.account}</td><td class="n">${ltr(r.meter.accountNumber)}</td></tr>
-<tr><td>${r.vendorName ? t.vendor : t.online}</td><td class="n">${escapeHtml(r.vendorName ?? '')}</td></tr>
+<tr><td>${r.vendorName ? t.vendor : t.online}</td><td class="n"><bdi>${escapeHtml(r.vendorName ?? '')}</bdi></td></tr>
 </table><hr>
 <table>${rows}</table><hr>
-<table><tr><td><strong>${t.units}</strong></td><td class="n"><strong>${ltr(r.units.value)} ${r.units.unit}</strong></td></tr></table>
+${periods ? `<p><strong>${t.periods}</strong> (${ltr(r.periods?.[0]?.season ?? '')}, ${escapeHtml(cur)}/${unit})</p><table>${periods}</table><hr>` : ''}
+<table><tr><td><strong>${t.units}</strong></td><td class="n"><strong>${ltr(r.units.value)} ${unit}</strong></td></tr></table>
 ${r.tokenGrouped ? `<div class="token" aria-label="${t.token}">${ltr(r.tokenGrouped)}</div>` : `<p>${t.noToken}</p>`}
-<p class="muted">${escapeHtml(r.utility.currency)} · TID ${ltr(String(r.tid ?? '-'))}</p>
+<p class="muted">${escapeHtml(cur)} · ${t.tid}: ${ltr(String(r.tid ?? '-'))}</p>
+${r.notes?.footer[opts.lang] ? `<p class="muted" style="text-align:center" data-note="footer">${escapeHtml(r.notes.footer[opts.lang] ?? '')}</p>` : ''}
 </div></body></html>`;
 }

@@ -1,5 +1,5 @@
 /**
- * Vending: a payment becomes exactly one token. Read as named steps on a context (STYLE.md practice 14):
+ * Vending: a payment becomes exactly one token. Read as named steps on a context (docs/style.md practice 14):
  * read the vend's context (meter, account, tariff, vendor, position, an earlier vend under the key) in one
  * statement, quote, check the channel, issue the token, then write ledgers + token + vend + audit (+ vendor
  * float check and lines) in ONE statement, and so in one transaction (`rasid_vend`, migration 0005). The write
@@ -9,7 +9,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { AppError } from '../api/errors.ts';
+import { RasidError } from '../errors.ts';
 import { accountBalance } from '../store/ledger.ts';
 import {
   type Account,
@@ -27,9 +27,18 @@ import {
   type VendId,
   type VendorId,
 } from '../store/schema.ts';
+import {
+  type PricedTariff,
+  PriceError,
+  pricedTariff,
+  type Rate,
+  rateAt,
+  scheduleAt,
+} from '../tariffs/price.ts';
+import { settingsGeneration } from '../utilities/settings.ts';
 import { type Quote, QuoteError, quoteVend } from './quote.ts';
-import { buildReceipt, type Receipt } from './receipt.ts';
-import { creditableTenths, type StsColumns, stsParamsOf, TokenEngine, TokenEngineError } from './tokens.ts';
+import { buildReceipt, type Receipt, type ReceiptNotes } from './receipt.ts';
+import { creditableTenths, isTokenRefusal, type StsColumns, stsParamsOf, TokenEngine } from './tokens.ts';
 
 export type Db = Kysely<Database>;
 
@@ -50,6 +59,12 @@ export interface Utility {
   readonly currency: string;
   readonly exponent: number;
   readonly timezone: string;
+  /** ISO weekdays of the utility's weekend (time-of-use day types, the friendly-credit calendar). */
+  readonly weekendDays: readonly number[];
+  /** Utility settings (src/utilities/settings.ts): the tax rate of tariffs that set none, the minimum sale. */
+  readonly taxRateBp: number;
+  readonly minPurchaseMinor: bigint;
+  readonly receiptNotes: ReceiptNotes | null;
 }
 
 export interface MeterView {
@@ -181,6 +196,7 @@ type ContextRow = Pick<
   readonly min_purchase_minor: Tariff['min_purchase_minor'] | null;
   readonly price_per_units: Tariff['price_per_units'] | null;
   readonly blocks: Tariff['blocks'] | null;
+  readonly tou: Tariff['tou'];
   readonly vendor_name: string | null;
   readonly vendor_active: boolean | null;
   readonly vendor_utility_id: UtilityId | null;
@@ -229,19 +245,19 @@ interface LedgerLine {
 /** The earlier vend under an idempotency key: the same request gets it again; another one is refused. */
 function replayOf(key: string, hash: string, earlier: EarlierVend): VendResult {
   if (earlier.request_hash !== hash) {
-    throw new AppError('idempotency_key_reused', `idempotency key ${key} was used for another request`);
+    throw new RasidError('idempotency_key_reused', `idempotency key ${key} was used for another request`);
   }
   return { vendId: earlier.id, replayed: true, token: earlier.token, receipt: earlier.receipt as Receipt };
 }
 
 /** The quote of an amount against a context: the account's position, the tariff in force, the month so far. */
-function priceOf(ctx: VendContext, amount: bigint): Quote {
+function priceOf(ctx: VendContext, amount: bigint, utility: Utility): Quote {
   const { row } = ctx;
   if (row.status === 'decommissioned' || row.status === 'faulty') {
-    throw new AppError('meter_not_vendable', `meter ${row.serial} is ${row.status}`);
+    throw new RasidError('meter_not_vendable', `meter ${row.serial} is ${row.status}`);
   }
   if (row.account_status !== 'active') {
-    throw new AppError('meter_not_vendable', `account is ${row.account_status}`);
+    throw new RasidError('meter_not_vendable', `account is ${row.account_status}`);
   }
   if (
     row.tariff_id === null ||
@@ -249,23 +265,42 @@ function priceOf(ctx: VendContext, amount: bigint): Quote {
     row.price_per_units === null ||
     row.fixed_monthly_minor === null
   ) {
-    throw new AppError('meter_not_vendable', `no tariff in force for meter ${row.serial}`);
+    throw new RasidError('meter_not_vendable', `no tariff in force for meter ${row.serial}`);
   }
-  const pricePerUnits = BigInt(row.price_per_units);
   const fixedDue = BigInt(row.fixed_monthly_minor) - row.fixed_paid;
   const balance = row.mode === 'token' ? row.balance : 0n;
   const debt = BigInt(row.debt_minor ?? 0n) - row.recovered;
+  const clock = { timeZone: utility.timezone, weekendDays: utility.weekendDays };
+  let tariff: PricedTariff;
+  let rate: Rate;
   try {
-    return quoteVend({
+    tariff = pricedTariff({ pricePerUnits: row.price_per_units, blocks: row.blocks, tou: row.tou });
+    rate = rateAt(tariff, ctx.at, clock);
+  } catch (err) {
+    if (err instanceof PriceError) throw new RasidError('meter_not_vendable', err.message);
+    throw err;
+  }
+  if (tariff.tou !== null && row.mode === 'token') {
+    // docs/tariffs.md "Token meters": a token meter cannot tell when its credit is used, so a time-of-use
+    // price cannot be honoured for it; the sale is refused rather than priced at the hour of purchase.
+    throw new RasidError(
+      'meter_not_vendable',
+      `meter ${row.serial} is a token meter and its tariff is time-of-use: token meters are sold on a blocks tariff only`,
+    );
+  }
+  const schedule = scheduleAt(tariff, ctx.at, clock);
+  try {
+    const quote = quoteVend({
       amountPaid: amount,
       tariff: {
-        taxRateBp: row.tax_rate_bp ?? 0,
+        // A tariff's own tax rate, else the utility's; the larger of the two minimum purchases.
+        taxRateBp: row.tax_rate_bp || utility.taxRateBp,
         debtRecoveryBp: row.debt_recovery_bp ?? 0,
-        minPurchaseMinor: BigInt(row.min_purchase_minor ?? 0n),
-        blocks: row.blocks.map((b) => ({
-          upToUnits: b.upToUnits === null ? null : BigInt(b.upToUnits),
-          priceMinorPerKUnit: (BigInt(b.priceMinorPerUnit) * 1000n) / pricePerUnits,
-        })),
+        minPurchaseMinor:
+          BigInt(row.min_purchase_minor ?? 0n) > utility.minPurchaseMinor
+            ? BigInt(row.min_purchase_minor ?? 0n)
+            : utility.minPurchaseMinor,
+        rate,
       },
       debtOutstanding: debt > 0n ? debt : 0n,
       fixedChargesDue: fixedDue > 0n ? fixedDue : 0n,
@@ -274,9 +309,10 @@ function priceOf(ctx: VendContext, amount: bigint): Quote {
       // Central-mode meters take money, not tokens: no units are bought at the vend.
       creditableTenths: row.mode === 'token' ? creditableTenths : () => 0n,
     });
+    return schedule.length > 0 ? { ...quote, schedule } : quote;
   } catch (err) {
     if (err instanceof QuoteError) {
-      throw new AppError(
+      throw new RasidError(
         err.code === 'amount_too_small' ? 'amount_too_small' : 'meter_not_vendable',
         err.message,
       );
@@ -301,17 +337,33 @@ export class VendingService {
   }
 
   /** Utilities change rarely: kept for a minute so a vend does not read the row each time. */
-  private readonly utilities = new Map<string, { at: number; utility: Utility }>();
+  private readonly utilities = new Map<string, { at: number; generation: number; utility: Utility }>();
 
   async utility(utilityId: UtilityId, db: Db | Trx = this.db): Promise<Utility> {
     const hit = this.utilities.get(utilityId);
-    if (hit && Date.now() - hit.at < 60_000) return hit.utility;
+    // Settings change without a restart: a change here drops the entry at once, elsewhere within 5 s.
+    const generation = settingsGeneration(utilityId);
+    if (hit && Date.now() - hit.at < 5_000 && hit.generation === generation) return hit.utility;
     const u = await db
       .selectFrom('utilities')
-      .select(['id', 'code', 'name', 'currency', 'currency_exponent', 'timezone'])
+      .select([
+        'id',
+        'code',
+        'name',
+        'currency',
+        'currency_exponent',
+        'timezone',
+        'weekend_days',
+        'tax_rate_bp',
+        'min_purchase_minor',
+        'receipt_header_en',
+        'receipt_header_ar',
+        'receipt_footer_en',
+        'receipt_footer_ar',
+      ])
       .where('id', '=', utilityId)
       .executeTakeFirst();
-    if (!u) throw new AppError('not_found', `utility ${utilityId} is unknown`);
+    if (!u) throw new RasidError('not_found', `utility ${utilityId} is unknown`);
     const utility: Utility = {
       id: u.id,
       code: u.code,
@@ -319,21 +371,31 @@ export class VendingService {
       currency: u.currency,
       exponent: u.currency_exponent,
       timezone: u.timezone,
+      weekendDays: u.weekend_days,
+      taxRateBp: u.tax_rate_bp,
+      minPurchaseMinor: u.min_purchase_minor,
+      receiptNotes:
+        u.receipt_header_en || u.receipt_header_ar || u.receipt_footer_en || u.receipt_footer_ar
+          ? {
+              header: { en: u.receipt_header_en, ar: u.receipt_header_ar },
+              footer: { en: u.receipt_footer_en, ar: u.receipt_footer_ar },
+            }
+          : null,
     };
-    this.utilities.set(utilityId, { at: Date.now(), utility });
+    this.utilities.set(utilityId, { at: Date.now(), generation, utility });
     return utility;
   }
 
   async utilityByCode(code: string): Promise<Utility> {
     const u = await this.db.selectFrom('utilities').select('id').where('code', '=', code).executeTakeFirst();
-    if (!u) throw new AppError('not_found', `utility ${code} is unknown`);
+    if (!u) throw new RasidError('not_found', `utility ${code} is unknown`);
     return this.utility(u.id);
   }
 
   /** The public top-up lookup: the meter (by serial, STS meter number or PAN) and its holder's masked name. */
   async lookup(utilityId: UtilityId, number: string): Promise<MeterView> {
     const ctx = await this.readContext(await this.utility(utilityId), number, this.now());
-    if (!ctx) throw new AppError('not_found', `meter ${number} is unknown`);
+    if (!ctx) throw new RasidError('not_found', `meter ${number} is unknown`);
     return this.viewOfContext(ctx);
   }
 
@@ -379,7 +441,7 @@ export class VendingService {
       row.customer_name === null ||
       row.preferred_language === null
     ) {
-      throw new AppError('meter_not_vendable', `meter ${row.serial} has no account`);
+      throw new RasidError('meter_not_vendable', `meter ${row.serial} has no account`);
     }
     return {
       meterId: row.id,
@@ -400,10 +462,11 @@ export class VendingService {
     number: string,
     amountMinor: bigint,
   ): Promise<{ view: MeterView; quote: Quote }> {
-    const ctx = await this.readContext(await this.utility(utilityId), number, this.now());
-    if (!ctx) throw new AppError('not_found', `meter ${number} is unknown`);
+    const utility = await this.utility(utilityId);
+    const ctx = await this.readContext(utility, number, this.now());
+    if (!ctx) throw new RasidError('not_found', `meter ${number} is unknown`);
     const view = this.viewOfContext(ctx);
-    return { view, quote: priceOf(ctx, amountMinor) };
+    return { view, quote: priceOf(ctx, amountMinor, utility) };
   }
 
   /**
@@ -412,7 +475,7 @@ export class VendingService {
    * account's state moved in between, nothing is written and the vend is read and priced again.
    */
   async vend(req: VendRequest): Promise<VendResult> {
-    if (req.amountMinor <= 0n) throw new AppError('validation_failed', 'amountMinor must be positive');
+    if (req.amountMinor <= 0n) throw new RasidError('validation_failed', 'amountMinor must be positive');
     const utility = await this.utility(req.utilityId);
     const sale = {
       vendorId: req.channel.kind === 'vendor' ? req.channel.vendorId : null,
@@ -421,7 +484,7 @@ export class VendingService {
     for (let attempt = 1; ; attempt++) {
       const at = this.now();
       const ctx = await this.readContext(utility, req.meter, at, sale);
-      if (!ctx) throw new AppError('not_found', `meter ${req.meter} is unknown`);
+      if (!ctx) throw new RasidError('not_found', `meter ${req.meter} is unknown`);
       const hash = requestHash(ctx.row.id, req.amountMinor, req.channel);
       const { row } = ctx;
       if (row.earlier_id !== null) {
@@ -450,14 +513,14 @@ export class VendingService {
         case 'replay':
           return replayOf(req.idempotencyKey, hash, outcome);
         case 'insufficient_float':
-          throw new AppError(
+          throw new RasidError(
             'insufficient_float',
             `float ${outcome.float} plus credit limit ${outcome.credit_limit} is short of ${req.amountMinor}`,
             { floatMinor: outcome.float },
           );
         case 'stale':
           if (attempt < MAX_VEND_ATTEMPTS) continue;
-          throw new AppError('conflict', `meter ${row.serial} is vending too often at once: try again`);
+          throw new RasidError('conflict', `meter ${row.serial} is vending too often at once: try again`);
       }
     }
   }
@@ -473,13 +536,13 @@ export class VendingService {
   ): Promise<{ statement: Record<string, unknown>; result: VendResult }> {
     const { row, at, utility } = ctx;
     const view = this.viewOfContext(ctx);
-    const quote = priceOf(ctx, req.amountMinor);
+    const quote = priceOf(ctx, req.amountMinor, utility);
     // The channel: an active vendor of this utility earns its commission (its float is checked by rasid_vend).
     let commission = 0n;
     let vendorName: string | null = null;
     if (req.channel.kind === 'vendor') {
       if (!row.vendor_active || row.vendor_utility_id !== req.utilityId)
-        throw new AppError('forbidden', 'vendor is not active');
+        throw new RasidError('forbidden', 'vendor is not active');
       commission = (req.amountMinor * BigInt(row.commission_bp ?? 0)) / 10_000n;
       vendorName = row.vendor_name;
     }
@@ -493,13 +556,13 @@ export class VendingService {
         tid = TokenEngine.nextTid(sts, at, row.last_tid === null ? null : Number(row.last_tid));
         token = this.tokens.credit(sts, key, tid, quote.tenths).token;
       } catch (err) {
-        if (err instanceof TokenEngineError || (err instanceof Error && err.name === 'StsError')) {
-          throw new AppError('meter_not_vendable', err.message);
+        if (isTokenRefusal(err)) {
+          throw new RasidError('meter_not_vendable', err.message);
         }
         throw err;
       }
     } else if (row.mode === 'token') {
-      throw new AppError('amount_too_small', 'the amount buys no units after deductions');
+      throw new RasidError('amount_too_small', 'the amount buys no units after deductions');
     }
     const vendId = randomUUID() as VendId;
     const receipt = buildReceipt({
@@ -583,7 +646,7 @@ export class VendingService {
       .where('utility_id', '=', utilityId)
       .executeTakeFirst();
     if (!row || (vendorId !== null && row.vendor_id !== vendorId))
-      throw new AppError('not_found', `vend ${vendId} is unknown`);
+      throw new RasidError('not_found', `vend ${vendId} is unknown`);
     await this.db
       .insertInto('audit_log')
       .values({
@@ -615,10 +678,10 @@ export class VendingService {
         .where('utility_id', '=', utilityId)
         .forUpdate()
         .executeTakeFirst();
-      if (!vend) throw new AppError('not_found', `vend ${vendId} is unknown`);
-      if (vend.status !== 'completed') throw new AppError('token_not_reversible', `vend is ${vend.status}`);
+      if (!vend) throw new RasidError('not_found', `vend ${vendId} is unknown`);
+      if (vend.status !== 'completed') throw new RasidError('token_not_reversible', `vend is ${vend.status}`);
       if (this.now().getTime() - vend.created_at.getTime() > this.reversalWindowMs) {
-        throw new AppError('token_not_reversible', 'the reversal window has passed');
+        throw new RasidError('token_not_reversible', 'the reversal window has passed');
       }
       const used = await trx
         .selectFrom('tokens')
@@ -626,7 +689,12 @@ export class VendingService {
         .where('vend_id', '=', vendId)
         .where('used_at', 'is not', null)
         .executeTakeFirst();
-      if (used) throw new AppError('token_not_reversible', 'the meter has already accepted this token');
+      if (used) {
+        throw new RasidError(
+          'token_already_used',
+          `the meter accepted this token at ${used.used_at?.toISOString()}; it cannot be reversed`,
+        );
+      }
       const accountRows = await trx
         .selectFrom('account_ledger')
         .selectAll()

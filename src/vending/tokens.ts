@@ -18,6 +18,7 @@ import {
   type KeyType,
   meterPanFromParts,
   type RegisterTokenType,
+  StsError,
   StsKey,
   type StsToken,
   tidFromDate,
@@ -43,6 +44,11 @@ export interface StsMeterParams {
 
 export class TokenEngineError extends Error {
   override readonly name = 'TokenEngineError';
+}
+
+/** True for what the token engine and the STS encoders refuse about a meter or an amount (not a fault). */
+export function isTokenRefusal(err: unknown): err is TokenEngineError | StsError {
+  return err instanceof TokenEngineError || err instanceof StsError;
 }
 
 /** The meter columns that hold its STS parameters. */

@@ -8,10 +8,14 @@ const TWO_BLOCKS: TariffTerms = {
   taxRateBp: 500,
   debtRecoveryBp: 1000,
   minPurchaseMinor: 1000n,
-  blocks: [
-    { upToUnits: kWh(100), priceMinorPerKUnit: 20n },
-    { upToUnits: null, priceMinorPerKUnit: 30n },
-  ],
+  rate: {
+    per: 1000n,
+    blocks: [
+      { upToUnits: kWh(100), priceMinor: 20n },
+      { upToUnits: null, priceMinor: 30n },
+    ],
+    period: null,
+  },
 };
 
 function sumOfLines(q: ReturnType<typeof quoteVend>): bigint {
@@ -36,8 +40,24 @@ describe('quoteVend', () => {
     expect(q.tenths).toBe(1278n);
     const blocks = q.lines.filter((l) => l.code === 'block');
     expect(blocks).toEqual([
-      { code: 'block', amountMinor: -100n, units: 5000n, block: 1, priceMinorPerKUnit: 20n },
-      { code: 'block', amountMinor: -3684n, units: 122_800n, block: 2, priceMinorPerKUnit: 30n },
+      {
+        code: 'block',
+        amountMinor: -100n,
+        units: 5000n,
+        block: 1,
+        priceMinor: 20n,
+        perUnits: 1000n,
+        priceMinorPerKUnit: 20n,
+      },
+      {
+        code: 'block',
+        amountMinor: -3684n,
+        units: 122_800n,
+        block: 2,
+        priceMinor: 30n,
+        perUnits: 1000n,
+        priceMinorPerKUnit: 30n,
+      },
     ]);
     expect(q.unitsCost).toBe(3784n);
     expect(q.toAccountCredit).toBe(2n);
@@ -101,9 +121,9 @@ describe('quoteVend', () => {
   });
 
   it.each([
-    [{ blocks: [] }, /no blocks/],
-    [{ blocks: [{ upToUnits: 10n, priceMinorPerKUnit: 5n }] }, /open-ended/],
-    [{ blocks: [{ upToUnits: null, priceMinorPerKUnit: 0n }] }, /positive/],
+    [{ rate: { per: 1000n, blocks: [], period: null } }, /no blocks/],
+    [{ rate: { per: 1000n, blocks: [{ upToUnits: 10n, priceMinor: 5n }], period: null } }, /open-ended/],
+    [{ rate: { per: 1000n, blocks: [{ upToUnits: null, priceMinor: 0n }], period: null } }, /positive/],
   ])('refuses a broken tariff %#', (patch, message) => {
     expect(() =>
       quoteVend({
