@@ -9,18 +9,26 @@
  *
  * `dedup_key` makes enqueueing idempotent: a second row with the same key is not written.
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { Database, Language, OutboxChannel, UtilityId } from '../store/schema.ts';
+import type { Kysely } from 'kysely';
+import type { Log } from '../log.ts';
+import type { Queryable } from '../store/ledger.ts';
+import type { CustomerId, Database, Language, OutboxChannel, UtilityId } from '../store/schema.ts';
 import { type Channel, DeliveryError } from './channels.ts';
+import { applyReceipts } from './receipts.ts';
 import {
   parsePayload,
   type RenderOptions,
   renderTemplate,
   type TemplateName,
   type TemplatePayload,
+  withoutSecrets,
 } from './templates.ts';
 
-type Queryable = Kysely<Database> | Transaction<Database>;
+/** The update that drops a payload's secret fields (a message's secret part never outlives its delivery). */
+function secretsGone(template: string, payload: Record<string, unknown>) {
+  const scrubbed = withoutSecrets(template, payload);
+  return scrubbed ? { payload: scrubbed } : {};
+}
 
 export interface NotificationRequest<T extends TemplateName = TemplateName> {
   readonly utilityId: UtilityId;
@@ -33,6 +41,8 @@ export interface NotificationRequest<T extends TemplateName = TemplateName> {
   readonly dedupKey?: string;
   /** Not before this instant (default: now). */
   readonly notBefore?: Date;
+  /** The customer the message is about: customer service sees its state on the customer's page. */
+  readonly customerId?: CustomerId | null;
 }
 
 /**
@@ -56,6 +66,7 @@ export async function enqueueNotification<T extends TemplateName>(
       payload: payload as Record<string, unknown>,
       dedup_key: request.dedupKey ?? null,
       ...(request.notBefore === undefined ? {} : { next_attempt_at: request.notBefore }),
+      ...(request.customerId ? { customer_id: request.customerId } : {}),
     })
     .onConflict((oc) => oc.column('dedup_key').doNothing())
     .returning('id')
@@ -79,10 +90,7 @@ export const DEFAULT_OUTBOX_BACKOFF: OutboxBackoff = Object.freeze({
   maxAttempts: 8,
 });
 
-export interface OutboxLogger {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
-}
+export type OutboxLogger = Pick<Log, 'info' | 'warn'>;
 
 export interface OutboxWorkerOptions {
   readonly db: Kysely<Database>;
@@ -94,6 +102,12 @@ export interface OutboxWorkerOptions {
   readonly batchSize?: number;
   readonly render?: RenderOptions;
   readonly logger?: OutboxLogger;
+  /**
+   * Channels whose receivers drop a repeat (webhooks: the Rasid-Delivery id), so a delivery a crash
+   * interrupted may be made again. Elsewhere (SMS, WhatsApp, e-mail) the outcome of an interrupted delivery
+   * is unknown and a person would get it twice: the row is failed instead, visibly (default: webhook).
+   */
+  readonly repeatSafe?: ReadonlySet<OutboxChannel>;
 }
 
 export interface OutboxReport {
@@ -110,8 +124,11 @@ export class OutboxWorker {
   readonly #batchSize: number;
   readonly #render: RenderOptions;
   readonly #logger: OutboxLogger | undefined;
+  readonly #repeatSafe: ReadonlySet<OutboxChannel>;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<OutboxReport> | undefined;
+  /** Each utility's time zone (set when the utility is made): a message's dates are the ones read there. */
+  readonly #zones = new Map<UtilityId, string>();
 
   constructor(options: OutboxWorkerOptions) {
     this.#db = options.db;
@@ -121,6 +138,21 @@ export class OutboxWorker {
     this.#batchSize = options.batchSize ?? 100;
     this.#render = options.render ?? {};
     this.#logger = options.logger;
+    this.#repeatSafe = options.repeatSafe ?? new Set(['webhook']);
+  }
+
+  async #zone(utilityId: UtilityId): Promise<string> {
+    let zone = this.#zones.get(utilityId);
+    if (zone === undefined) {
+      const u = await this.#db
+        .selectFrom('utilities')
+        .select('timezone')
+        .where('id', '=', utilityId)
+        .executeTakeFirst();
+      zone = u?.timezone ?? 'UTC';
+      this.#zones.set(utilityId, zone);
+    }
+    return zone;
   }
 
   /** Delivers every due row once; returns what happened. Never throws for a delivery failure. */
@@ -148,10 +180,15 @@ export class OutboxWorker {
         now.getTime() +
           Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** Math.min(attempts - 1, 30)),
       );
+      if (row.claimed_at !== null && !this.#repeatSafe.has(row.channel)) {
+        // A delivery interrupted by a crash: it may have reached the person; never send it a second time.
+        if (await this.#interrupted(row.id, row.attempts)) failed++;
+        continue;
+      }
       // Claim: a second worker that read the same row finds `attempts` moved and skips it.
       const claimed = await this.#db
         .updateTable('notifications_outbox')
-        .set({ attempts, next_attempt_at: retryAt })
+        .set({ attempts, next_attempt_at: retryAt, claimed_at: now })
         .where('id', '=', row.id)
         .where('attempts', '=', row.attempts)
         .where('state', '=', 'pending')
@@ -160,8 +197,11 @@ export class OutboxWorker {
       if (claimed === undefined) continue;
       try {
         const channel = this.#channels[row.channel]!;
-        const message = renderTemplate(row.template, row.language, row.payload, this.#render);
-        await channel.deliver({
+        const message = renderTemplate(row.template, row.language, row.payload, {
+          ...this.#render,
+          timeZone: await this.#zone(row.utility_id),
+        });
+        const accepted = await channel.deliver({
           id: String(row.id),
           utilityId: row.utility_id,
           recipient: row.recipient,
@@ -170,11 +210,21 @@ export class OutboxWorker {
           payload: row.payload,
           message,
         });
+        const providerRef = accepted?.providerRef ?? null;
         await this.#db
           .updateTable('notifications_outbox')
-          .set({ state: 'sent', sent_at: now, last_error: null })
+          .set({
+            state: 'sent',
+            sent_at: now,
+            last_error: null,
+            provider_ref: providerRef,
+            claimed_at: null,
+            ...secretsGone(row.template, row.payload),
+          })
           .where('id', '=', row.id)
           .execute();
+        // A delivery receipt that came before the provider's id was written (receipts.ts).
+        if (providerRef !== null) await applyReceipts(this.#db, row.channel, providerRef);
         sent++;
       } catch (error) {
         const permanent = !(error instanceof DeliveryError) || error.permanent;
@@ -182,7 +232,16 @@ export class OutboxWorker {
         const message = (error as Error).message.slice(0, 500);
         await this.#db
           .updateTable('notifications_outbox')
-          .set(give_up ? { state: 'failed', last_error: message } : { last_error: message })
+          .set(
+            give_up
+              ? {
+                  state: 'failed',
+                  last_error: message,
+                  claimed_at: null,
+                  ...secretsGone(row.template, row.payload),
+                }
+              : { last_error: message, claimed_at: null },
+          )
           .where('id', '=', row.id)
           .execute();
         this.#logger?.warn(
@@ -194,6 +253,23 @@ export class OutboxWorker {
       }
     }
     return { sent, retried, failed };
+  }
+
+  async #interrupted(id: bigint, attempts: number): Promise<boolean> {
+    const row = await this.#db
+      .updateTable('notifications_outbox')
+      .set({
+        state: 'failed',
+        claimed_at: null,
+        last_error: 'interrupted: the worker stopped during delivery; not sent again (it may have arrived)',
+      })
+      .where('id', '=', id)
+      .where('attempts', '=', attempts)
+      .where('state', '=', 'pending')
+      .returning('id')
+      .executeTakeFirst();
+    if (row !== undefined) this.#logger?.warn({ outboxId: id }, 'notification delivery was interrupted');
+    return row !== undefined;
   }
 
   /** Runs {@link runOnce} every `intervalMs` until {@link stop}; one run at a time. */

@@ -1,8 +1,9 @@
 /**
- * The payment-provider port (STYLE.md practice 8). Stripe is one adapter; another provider (mobile money,
- * a bank gateway) is one more file implementing this interface. Providers never issue tokens: they only
- * start a payment and turn the provider's signed notification into a verified PaymentEvent; vending issues
- * the token when the event says the money arrived.
+ * The payment-provider port (docs/style.md practice 8). Stripe, Thawani and the generic hosted payment page are
+ * adapters (docs/payments.md); another provider is one more file implementing this interface, added to the
+ * registry (registry.ts). Providers never issue tokens: they only start a payment and turn the provider's
+ * signed notification into a verified PaymentEvent; vending issues the token when the event says the money
+ * arrived (and, for providers that can be asked, when the provider confirms it when read back).
  */
 
 export interface CheckoutRequest {
@@ -60,8 +61,45 @@ export class PaymentSignatureError extends Error {
   override readonly name = 'PaymentSignatureError';
 }
 
+/** A session as the provider reports it when asked (read back before a token is issued). */
+export interface SessionStatus {
+  readonly sessionId: string;
+  readonly paid: boolean;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  /** The provider's id of the money movement, used by refunds. */
+  readonly paymentRef: string | null;
+  readonly reference: string | null;
+}
+
+export interface RefundRequest {
+  /** The provider's id of the money movement (`payments.provider_payment_ref`). */
+  readonly paymentRef: string;
+  readonly amountMinor: bigint;
+  readonly reason: string;
+  /** Rasid's payment id. */
+  readonly reference: string;
+}
+
+export interface RefundResult {
+  readonly refundId: string;
+  readonly amountMinor: bigint;
+}
+
 export interface PaymentProvider {
   readonly name: string;
+  /**
+   * True when the provider puts its session id into the success address in place of `{CHECKOUT_SESSION_ID}`
+   * (Stripe). Otherwise Rasid's reference goes there and the customer's page finds the payment by it.
+   */
+  readonly substitutesSessionId: boolean;
+  /**
+   * The provider's own view of a session. When present, a notification is only a hint: no token is issued
+   * until the session read back says paid, for the amount and currency of the payment.
+   */
+  retrieveSession?(sessionId: string): Promise<SessionStatus>;
+  /** Refunds a payment through the provider's API (an operator's refund from Rasid). */
+  refund?(request: RefundRequest): Promise<RefundResult>;
   createCheckout(request: CheckoutRequest): Promise<CheckoutSession>;
   /** Verifies the signature over the raw body and decodes the event; throws PaymentSignatureError. */
   verifyEvent(

@@ -5,9 +5,9 @@
  * on payment sends Rasid a webhook event signed with the SDK's own `webhooks.generateTestHeaderString`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Stripe from 'stripe';
+import { escapeHtml, LocalServer, readBody, sendJson } from './local-server.ts';
 
 export interface LocalStripeOptions {
   /** Where signed events are delivered (Rasid's webhook route). May be set later with `setWebhookUrl`. */
@@ -38,52 +38,20 @@ function id(prefix: string): string {
   return `${prefix}_local_${randomBytes(12).toString('hex')}`;
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-export class LocalStripe {
-  private server: Server | null = null;
+export class LocalStripe extends LocalServer {
   private readonly sessions = new Map<string, LocalSession>();
   private readonly idempotency = new Map<string, string>();
   private webhookUrl: string | undefined;
   /** Every event sent, in order, with the HTTP status Rasid answered. */
   readonly delivered: { eventId: string; type: string; status: number }[] = [];
-  url = '';
 
   constructor(private readonly opts: LocalStripeOptions) {
+    super(opts.host, opts.port);
     this.webhookUrl = opts.webhookUrl;
   }
 
   setWebhookUrl(url: string): void {
     this.webhookUrl = url;
-  }
-
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(JSON.stringify({ error: { message: String(err) } }));
-      });
-    });
-    await new Promise<void>((resolve) =>
-      this.server!.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve),
-    );
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://${this.opts.host ?? '127.0.0.1'}:${port}`;
-    return this.url;
-  }
-
-  async stop(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
   session(sessionId: string): LocalSession | undefined {
@@ -191,12 +159,15 @@ export class LocalStripe {
   }
 
   private json(res: ServerResponse, status: number, body: unknown): void {
-    res.statusCode = status;
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(body));
+    sendJson(res, status, body);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected failed(res: ServerResponse, err: unknown): void {
+    res.statusCode = 500;
+    res.end(JSON.stringify({ error: { message: String(err) } }));
+  }
+
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
     if (req.method === 'POST' && url.pathname === '/v1/checkout/sessions') {
       const key = String(req.headers['idempotency-key'] ?? '');

@@ -37,6 +37,7 @@ function refOf(value: string | { id: string } | null | undefined): string | null
 /** Stripe Checkout through the official SDK; webhooks verified with the SDK's `constructEvent`. */
 export class StripeProvider implements PaymentProvider {
   readonly name = 'stripe';
+  readonly substitutesSessionId = true;
   private readonly stripe: Stripe;
 
   constructor(private readonly opts: StripeProviderOptions) {

@@ -275,6 +275,55 @@ describe('the notifications outbox', () => {
   );
 
   dbTest(
+    'a case message dates its resolution in the utility time zone, in each language',
+    async ({ store }) => {
+      const seed = await seedBasics(store.db);
+      await store.db
+        .updateTable('utilities')
+        .set({ timezone: 'Asia/Muscat' })
+        .where('id', '=', seed.utilityId)
+        .execute();
+      // Due at 21:12 UTC on 4 December: 01:12 on 5 December in Muscat.
+      const payload = {
+        customerName: 'Huda',
+        caseNumber: 'C-7',
+        category: 'complaint',
+        dueAt: '2026-12-04T21:12:00.000Z',
+      } as const;
+      for (const [language, recipient] of [
+        ['ar', '+96890000001'],
+        ['en', '+96890000002'],
+      ] as const) {
+        await enqueueNotification(store.db, {
+          utilityId: seed.utilityId,
+          notBefore: clock.now,
+          channel: 'sms',
+          recipient,
+          template: 'case_opened',
+          language,
+          payload,
+        });
+      }
+      const sms = new MemorySmsProvider();
+      const email = new EmailChannel({
+        host: '127.0.0.1',
+        port: smtp.port,
+        from: 'no-reply@rasid.test',
+        ignoreTls: true,
+      });
+      try {
+        expect(await worker(store.db, sms, email).runOnce()).toEqual({ sent: 2, retried: 0, failed: 0 });
+      } finally {
+        email.close();
+      }
+      const text = (to: string) => sms.sent.find((m) => m.to === to)?.text ?? '';
+      expect(text('+96890000001')).toContain('نسعى إلى إنجازه قبل 5 ديسمبر 2026 في 1:12 ص.');
+      expect(text('+96890000002')).toContain('We aim to resolve it by 5 December 2026 at 01:12.');
+      for (const m of sms.sent) expect(m.text).not.toMatch(/UTC|العالمي|4 (December|ديسمبر)/);
+    },
+  );
+
+  dbTest(
     'retries with backoff: a webhook answering 503 is delivered on the next attempt',
     async ({ store }) => {
       const seed = await seedBasics(store.db);

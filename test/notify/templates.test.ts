@@ -52,7 +52,22 @@ const PAYLOADS = {
     dueAt: '2026-11-11T09:30:00.000Z',
   },
   case_updated: { customerName: 'Huda', caseNumber: 'C-1024', status: 'resolved', note: 'Meter replaced.' },
+  case_survey: { customerName: 'Huda', caseNumber: 'C-1024', surveyUrl: 'https://rasid.example/survey/abc' },
   sign_in_code: { code: '048213', minutes: 10 },
+  deceased_outreach: {
+    contactName: 'Huda',
+    holderName: 'Yousif',
+    accountNumber: 'A-17',
+    graceEndsOn: '2027-03-01',
+    caseNumber: 'C-1024',
+  },
+  subsidy_ended: {
+    contactName: 'Huda',
+    holderName: 'Yousif',
+    accountNumber: 'A-17',
+    at: '2027-03-01T00:00:00.000Z',
+    caseNumber: 'C-1024',
+  },
 } as const;
 
 describe('templates', () => {
@@ -95,7 +110,8 @@ describe('templates', () => {
     {
       template: 'sign_in_code',
       language: 'ar',
-      text: `رمز الدخول إلى رصيد: ${iso('048213')}. ينتهي بعد ${iso('10')} دقيقة. لا تعطه لأحد: لن نطلبه منك أبدًا.`,
+      // No direction marks around the code: a bare number reads in order, and is copied as it is typed.
+      text: 'رمز الدخول إلى رصيد: 048213. صالح لمدة 10 دقائق. لا تشاركه مع أحد، فلن نطلبه منك أبدًا.',
     },
     {
       template: 'vend_receipt',
@@ -106,6 +122,33 @@ describe('templates', () => {
     expect(renderTemplate(template, language, PAYLOADS[template]).text).toBe(text);
   });
 
+  it('writes every date and time in the utility time zone, in the language of the message', () => {
+    // 21:12 UTC on 4 December is 01:12 on 5 December in Muscat.
+    const at = '2026-12-04T21:12:00.000Z';
+    const muscat = { timeZone: 'Asia/Muscat' } as const;
+    const opened = { ...PAYLOADS.case_opened, dueAt: at };
+    expect(renderTemplate('case_opened', 'en', opened, muscat).text).toBe(
+      'Dear Huda, we have opened case C-1024 for your meter fault report. We aim to resolve it by 5 December 2026 at 01:12.',
+    );
+    expect(renderTemplate('case_opened', 'ar', opened, muscat).text).toBe(
+      `عزيزنا Huda، سجّلنا طلبك رقم ${iso('C-1024')} بشأن بلاغ عطل في العداد. نسعى إلى إنجازه قبل 5 ديسمبر 2026 في 1:12 ص.`,
+    );
+    expect(renderTemplate('case_opened', 'ar', opened, { ...muscat, digits: 'arabic' }).text).toContain(
+      'قبل ٥ ديسمبر ٢٠٢٦ في ١:١٢ ص.',
+    );
+    const moved = { ...PAYLOADS.account_transfer, at };
+    expect(renderTemplate('account_transfer', 'en', moved, muscat).text).toContain(
+      'to your name on 5 December 2026.',
+    );
+    expect(renderTemplate('account_transfer', 'ar', moved, muscat).text).toContain(
+      'إلى اسمك بتاريخ 5 ديسمبر 2026.',
+    );
+    // Without a zone (a preview, say) the date is UTC's.
+    expect(renderTemplate('account_transfer', 'en', moved).text).toContain(
+      'to your name on 4 December 2026.',
+    );
+  });
+
   it('every template renders in both languages with a subject', () => {
     for (const template of TEMPLATE_NAMES) {
       for (const language of ['ar', 'en'] as const) {
@@ -113,6 +156,21 @@ describe('templates', () => {
         expect(message.subject.length).toBeGreaterThan(0);
         expect(message.text.length).toBeGreaterThan(0);
       }
+    }
+  });
+
+  it("a utility's own case category is named in its words, and the survey carries its link", () => {
+    const own = {
+      ...PAYLOADS.case_opened,
+      category: 'water_leak',
+      categoryName: { en: 'Water leak', ar: 'تسرّب مياه' },
+    };
+    expect(renderTemplate('case_opened', 'en', own).text).toContain('for your Water leak.');
+    expect(renderTemplate('case_opened', 'ar', own).text).toContain('بشأن تسرّب مياه.');
+    for (const language of ['ar', 'en'] as const) {
+      const survey = renderTemplate('case_survey', language, PAYLOADS.case_survey).text;
+      expect(survey).toContain('https://rasid.example/survey/abc');
+      expect(survey).toContain(language === 'ar' ? 'أرسل رقمًا من 1' : 'Reply with a number from 1');
     }
   });
 
@@ -199,5 +257,32 @@ describe('webhook signature', () => {
 
   it('has the documented form', () => {
     expect(header).toMatch(/^t=1772524800,v1=[0-9a-f]{64}$/);
+  });
+});
+
+describe('the glossary the screens and the messages share', async () => {
+  const { TERMS, CURRENCIES, UNITS } = await import('../../web/i18n/glossary.js');
+  const ar = (
+    (await import(new URL('../../web/i18n/ar.js', import.meta.url).href)) as {
+      default: Record<string, string>;
+    }
+  ).default;
+
+  it('gives the Arabic messages the words the Arabic screens use', () => {
+    const disconnect = renderTemplate('disconnect', 'ar', PAYLOADS.disconnect).text;
+    const reconnect = renderTemplate('reconnect', 'ar', PAYLOADS.reconnect).text;
+    const token = renderTemplate('token_delivery', 'ar', PAYLOADS.token_delivery).text;
+    expect(disconnect).toContain(TERMS.supplyDisconnected.ar);
+    expect(ar['alert.disconnected']).toBe(TERMS.supplyDisconnected.ar);
+    expect(reconnect).toContain(TERMS.supplyReconnected.ar);
+    expect(ar['alert.reconnected']).toBe(TERMS.supplyReconnected.ar);
+    expect(token).toContain(TERMS.token.ar);
+    expect(ar['token.label']).toBe(TERMS.token.ar);
+    expect(token).toContain(UNITS.kWh.ar.name);
+    expect(ar['unit.kWh']).toBe(UNITS.kWh.ar.symbol);
+    expect(renderTemplate('reconnect', 'ar', { ...PAYLOADS.reconnect, currency: 'OMR' }).text).toContain(
+      CURRENCIES.OMR!.ar.name,
+    );
+    expect(ar['currency.OMR']).toBe('ر.ع.');
   });
 });

@@ -12,7 +12,10 @@ const payload = {
 
 describe('account_transfer template', () => {
   it.each([
-    ['en', /transferred to your name on 2026-11-10\. The subsidised tariff of the account carries over/],
+    [
+      'en',
+      /transferred to your name on 10 November 2026\. The subsidised tariff of the account carries over/,
+    ],
     ['ar', /نُقل الحساب .*jo-0001.* إلى اسمك .*تنتقل إليك التعرفة المدعومة/],
   ] as const)('renders in %s', (lang, text) => {
     const m = renderTemplate('account_transfer', lang, payload);
