@@ -12,9 +12,8 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { writeAudit } from '../accounts/audit.ts';
-import { contactOf } from '../accounts/transfer.ts';
-import { AppError } from '../api/errors.ts';
-import { enqueueNotification } from '../notify/outbox.ts';
+import { RasidError } from '../errors.ts';
+import { notify } from '../notify/audience.ts';
 import type { Queryable } from '../store/ledger.ts';
 import type {
   AccountId,
@@ -25,14 +24,29 @@ import type {
   CaseStatus,
   CustomerId,
   Database,
+  DepartmentId,
   MeterId,
   Role,
   UserId,
   UtilityId,
 } from '../store/schema.ts';
+import { sendSurvey } from './centre.ts';
 
+/** The categories every utility starts with (migration 0006); a utility adds its own (src/cases/centre.ts). */
 export const CASE_CATEGORIES = ['complaint', 'request', 'meter_fault', 'billing_dispute'] as const;
-export const CASE_CHANNELS = ['web', 'phone', 'sms', 'walk_in', 'email'] as const;
+/** A category code: lower-case letters, digits and underscores. */
+export const CATEGORY_CODE = /^[a-z][a-z0-9_]{1,39}$/;
+/** How the customer reached the utility; `national` is the national complaints system (with its reference). */
+export const CASE_CHANNELS = [
+  'web',
+  'phone',
+  'sms',
+  'email',
+  'chat',
+  'whatsapp',
+  'walk_in',
+  'national',
+] as const;
 export const CASE_STATUSES = ['open', 'in_progress', 'waiting_customer', 'resolved', 'closed'] as const;
 
 /** The statuses a case may move to from each status. */
@@ -71,6 +85,10 @@ export interface OpenCaseRequest {
   readonly accountId?: AccountId | undefined;
   readonly meterId?: MeterId | undefined;
   readonly assigneeId?: UserId | undefined;
+  /** The national complaints system's (or another system's) reference; required for `national`. */
+  readonly externalRef?: string | undefined;
+  /** The number the customer called or wrote from (screen pop). */
+  readonly callerNumber?: string | undefined;
 }
 
 export interface CaseFilter {
@@ -84,6 +102,8 @@ export interface CaseFilter {
   readonly customerId?: CustomerId | undefined;
   readonly accountId?: AccountId | undefined;
   readonly meterId?: MeterId | undefined;
+  readonly departmentId?: DepartmentId | undefined;
+  readonly channel?: CaseChannel | undefined;
   readonly limit: number;
   readonly offset: number;
 }
@@ -109,6 +129,11 @@ export interface CaseView {
   readonly closedAt: Date | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  readonly externalRef: string | null;
+  readonly callerNumber: string | null;
+  readonly department: { readonly id: DepartmentId; readonly code: string; readonly name: string } | null;
+  /** Times reopened after resolution or closure. */
+  readonly reopened: number;
 }
 
 export interface CaseEventView {
@@ -121,6 +146,7 @@ export interface CaseEventView {
   readonly assigneeId: UserId | null;
   readonly note: string | null;
   readonly internal: boolean;
+  readonly departmentId: DepartmentId | null;
 }
 
 export interface CaseKpi {
@@ -147,9 +173,23 @@ export interface CaseKpiReport extends CaseKpi {
   readonly byCategory: readonly (CaseKpi & { readonly category: CaseCategory })[];
 }
 
+export interface CategoryView {
+  readonly category: CaseCategory;
+  readonly slaHours: number;
+  /** The utility's names; null for a default category it never renamed (the app shows Rasid's). */
+  readonly nameEn: string | null;
+  readonly nameAr: string | null;
+  /** A case of this category needs a site visit: a work order. */
+  readonly needsVisit: boolean;
+  /** New cases may use it; a retired category keeps its cases. */
+  readonly active: boolean;
+}
+
 export interface CaseServiceOptions {
   readonly db: Kysely<Database>;
   readonly now?: () => Date;
+  /** The link a closed case's survey is answered at, from its token (src/cases/centre.ts). */
+  readonly surveyLink?: (token: string) => string;
 }
 
 export function caseNumber(n: bigint | number | string): string {
@@ -161,21 +201,30 @@ const HOUR_MS = 3_600_000;
 export class CaseService {
   readonly #db: Kysely<Database>;
   readonly #now: () => Date;
+  readonly #surveyLink: ((token: string) => string) | undefined;
 
   constructor(options: CaseServiceOptions) {
     this.#db = options.db;
     this.#now = options.now ?? (() => new Date());
+    this.#surveyLink = options.surveyLink;
   }
 
   /** SLA hours per category for a utility. */
-  async categories(utilityId: UtilityId): Promise<{ category: CaseCategory; slaHours: number }[]> {
+  async categories(utilityId: UtilityId): Promise<CategoryView[]> {
     const rows = await this.#db
       .selectFrom('case_categories')
-      .select(['category', 'sla_hours'])
+      .select(['category', 'sla_hours', 'name_en', 'name_ar', 'needs_visit', 'active'])
       .where('utility_id', '=', utilityId)
       .orderBy('category')
       .execute();
-    return rows.map((r) => ({ category: r.category, slaHours: r.sla_hours }));
+    return rows.map((r) => ({
+      category: r.category,
+      slaHours: r.sla_hours,
+      nameEn: r.name_en,
+      nameAr: r.name_ar,
+      needsVisit: r.needs_visit,
+      active: r.active,
+    }));
   }
 
   /** Changes a category's SLA (cases already open keep the due time they were given). */
@@ -224,11 +273,16 @@ export class CaseService {
         await this.#assignable(trx, request.utilityId, request.assigneeId);
       const sla = await trx
         .selectFrom('case_categories')
-        .select('sla_hours')
+        .select(['sla_hours', 'active', 'name_en', 'name_ar'])
         .where('utility_id', '=', request.utilityId)
         .where('category', '=', request.category)
         .executeTakeFirst();
-      if (!sla) throw new AppError('not_found', `category: no SLA for ${request.category} in this utility`);
+      if (!sla) throw new RasidError('not_found', `category: no SLA for ${request.category} in this utility`);
+      if (!sla.active) throw new RasidError('validation_failed', `category: ${request.category} is retired`);
+      if (request.channel === 'national' && request.externalRef === undefined) {
+        throw new RasidError('validation_failed', 'externalRef: a national-system case needs its reference');
+      }
+      const departmentId = await routeCase(trx, request.utilityId, request.category, refs);
       const row = await trx
         .insertInto('cases')
         .values({
@@ -241,6 +295,9 @@ export class CaseService {
           subject: request.subject,
           description: request.description,
           assignee_id: request.assigneeId ?? null,
+          external_ref: request.externalRef ?? null,
+          caller_number: request.callerNumber ?? null,
+          department_id: departmentId,
           opened_by: by.actor,
           sla_hours: sla.sla_hours,
           sla_due_at: new Date(now.getTime() + sla.sla_hours * HOUR_MS),
@@ -250,6 +307,12 @@ export class CaseService {
         .returning(['id', 'number', 'sla_due_at'])
         .executeTakeFirstOrThrow();
       await this.#event(trx, request.utilityId, row.id, by, now, { kind: 'opened', to_status: 'open' });
+      if (departmentId !== null) {
+        await this.#event(trx, request.utilityId, row.id, by, now, {
+          kind: 'routed',
+          department_id: departmentId,
+        });
+      }
       if (request.assigneeId !== undefined) {
         await this.#event(trx, request.utilityId, row.id, by, now, {
           kind: 'assignment',
@@ -269,6 +332,8 @@ export class CaseService {
           accountId: refs.accountId,
           meterId: refs.meterId,
           assigneeId: request.assigneeId ?? null,
+          departmentId,
+          externalRef: request.externalRef ?? null,
           slaDueAt: row.sla_due_at.toISOString(),
         },
       });
@@ -276,6 +341,8 @@ export class CaseService {
         await this.#notify(trx, request.utilityId, refs.customerId, `case:${row.id}:opened`, 'case_opened', {
           caseNumber: caseNumber(row.number),
           category: request.category,
+          // The utility's own names of the category, when it gave them.
+          ...(sla.name_en && sla.name_ar ? { categoryName: { en: sla.name_en, ar: sla.name_ar } } : {}),
           dueAt: row.sla_due_at.toISOString(),
         });
       }
@@ -304,6 +371,7 @@ export class CaseService {
         'assignee_id',
         'note',
         'internal',
+        'department_id',
       ])
       .where('case_id', '=', id)
       .orderBy('id');
@@ -321,6 +389,7 @@ export class CaseService {
         assigneeId: e.assignee_id,
         note: e.note,
         internal: e.internal,
+        departmentId: e.department_id,
       })),
     };
   }
@@ -340,6 +409,8 @@ export class CaseService {
     if (filter.customerId) q = q.where('c.customer_id', '=', filter.customerId);
     if (filter.accountId) q = q.where('c.account_id', '=', filter.accountId);
     if (filter.meterId) q = q.where('c.meter_id', '=', filter.meterId);
+    if (filter.departmentId) q = q.where('c.department_id', '=', filter.departmentId);
+    if (filter.channel) q = q.where('c.channel', '=', filter.channel);
     const rows = await q
       .orderBy('c.created_at', 'desc')
       .orderBy('c.number', 'desc')
@@ -393,7 +464,7 @@ export class CaseService {
     await this.#db.transaction().execute(async (trx) => {
       const before = await this.#lock(trx, utilityId, id);
       if (!CASE_TRANSITIONS[before.status].includes(to)) {
-        throw new AppError('conflict', `status: a case that is ${before.status} cannot become ${to}`);
+        throw new RasidError('conflict', `status: a case that is ${before.status} cannot become ${to}`);
       }
       const reopened = to === 'in_progress' && (before.status === 'resolved' || before.status === 'closed');
       await trx
@@ -403,7 +474,7 @@ export class CaseService {
           updated_at: now,
           ...(to === 'resolved' ? { resolved_at: now } : {}),
           ...(to === 'closed' ? { closed_at: now } : {}),
-          ...(reopened ? { resolved_at: null, closed_at: null } : {}),
+          ...(reopened ? { resolved_at: null, closed_at: null, reopened: before.reopened + 1 } : {}),
         })
         .where('id', '=', id)
         .execute();
@@ -426,6 +497,16 @@ export class CaseService {
           status: to,
           note: note && !note.internal ? clip(note.text) : null,
         });
+        if (to === 'closed' && this.#surveyLink !== undefined) {
+          await sendSurvey(trx, {
+            utilityId,
+            caseId: id,
+            number: before.number,
+            customerId: before.customer_id,
+            now,
+            link: this.#surveyLink,
+          });
+        }
       }
     });
     return this.#view(this.#db, utilityId, id);
@@ -447,10 +528,10 @@ export class CaseService {
       const before = await this.#lock(trx, utilityId, id);
       if (!isStaff(by)) {
         if (before.customer_id === null || before.customer_id !== by.customerId) {
-          throw new AppError('not_found', `case ${id} is unknown`);
+          throw new RasidError('not_found', `case ${id} is unknown`);
         }
-        if (internal) throw new AppError('forbidden', 'internal: only staff write internal notes');
-        if (before.status === 'closed') throw new AppError('conflict', 'the case is closed');
+        if (internal) throw new RasidError('forbidden', 'internal: only staff write internal notes');
+        if (before.status === 'closed') throw new RasidError('conflict', 'the case is closed');
       }
       await this.#event(trx, utilityId, id, by, now, { kind: 'note', note: text, internal });
       let status = before.status;
@@ -502,7 +583,7 @@ export class CaseService {
       to,
       ...total,
       overdueNow: Number(overdue.n),
-      byCategory: CASE_CATEGORIES.map((category) => ({
+      byCategory: (await this.categories(utilityId)).map(({ category }) => ({
         category,
         ...(per.find((r) => r.category === category) ?? EMPTY_KPI),
       })),
@@ -565,7 +646,7 @@ export class CaseService {
   #assertReadable(view: CaseView, reader: CaseActor): void {
     if (isStaff(reader)) return;
     if (view.customer === null || view.customer.id !== reader.customerId) {
-      throw new AppError('not_found', `case ${view.id} is unknown`);
+      throw new RasidError('not_found', `case ${view.id} is unknown`);
     }
   }
 
@@ -579,10 +660,10 @@ export class CaseService {
         .where('id', '=', request.meterId)
         .where('utility_id', '=', u)
         .executeTakeFirst();
-      if (!meter) throw new AppError('not_found', `meterId: meter ${request.meterId} is unknown`);
+      if (!meter) throw new RasidError('not_found', `meterId: meter ${request.meterId} is unknown`);
       meterAccount = meter.account_id;
       if (request.accountId && meter.account_id !== request.accountId) {
-        throw new AppError('validation_failed', 'meterId: the meter is not on this account');
+        throw new RasidError('validation_failed', 'meterId: the meter is not on this account');
       }
     }
     const accountId = request.accountId ?? meterAccount;
@@ -594,17 +675,18 @@ export class CaseService {
         .where('id', '=', accountId)
         .where('utility_id', '=', u)
         .executeTakeFirst();
-      if (!account) throw new AppError('not_found', `accountId: account ${accountId} is unknown`);
+      if (!account) throw new RasidError('not_found', `accountId: account ${accountId} is unknown`);
       if (customerId !== null && customerId !== account.customer_id) {
-        throw new AppError('validation_failed', 'customerId: the account is held by another customer');
+        throw new RasidError('validation_failed', 'customerId: the account is held by another customer');
       }
       customerId = account.customer_id;
     }
     if (!isStaff(by)) {
-      if (by.customerId === null) throw new AppError('forbidden', 'this sign-in is not linked to a customer');
+      if (by.customerId === null)
+        throw new RasidError('forbidden', 'this sign-in is not linked to a customer');
       // A customer's own case: another customer's account or meter is answered as unknown.
       if (customerId !== null && customerId !== by.customerId) {
-        throw new AppError(
+        throw new RasidError(
           'not_found',
           request.meterId ? 'meterId: unknown meter' : 'accountId: unknown account',
         );
@@ -617,7 +699,7 @@ export class CaseService {
         .where('id', '=', customerId)
         .where('utility_id', '=', u)
         .executeTakeFirst();
-      if (!customer) throw new AppError('not_found', `customerId: customer ${customerId} is unknown`);
+      if (!customer) throw new RasidError('not_found', `customerId: customer ${customerId} is unknown`);
     }
     return { customerId, accountId, meterId: request.meterId ?? null };
   }
@@ -629,21 +711,21 @@ export class CaseService {
       .where('id', '=', userId)
       .where('utility_id', '=', utilityId)
       .executeTakeFirst();
-    if (!user || user.disabled_at) throw new AppError('not_found', `assigneeId: user ${userId} is unknown`);
+    if (!user || user.disabled_at) throw new RasidError('not_found', `assigneeId: user ${userId} is unknown`);
     if (user.role === 'customer' || user.role === 'vendor') {
-      throw new AppError('validation_failed', `assigneeId: a ${user.role} cannot be assigned cases`);
+      throw new RasidError('validation_failed', `assigneeId: a ${user.role} cannot be assigned cases`);
     }
   }
 
   async #lock(trx: Queryable, utilityId: UtilityId, id: CaseId) {
     const row = await trx
       .selectFrom('cases')
-      .select(['id', 'number', 'status', 'assignee_id', 'customer_id', 'first_response_at'])
+      .select(['id', 'number', 'status', 'assignee_id', 'customer_id', 'first_response_at', 'reopened'])
       .where('id', '=', id)
       .where('utility_id', '=', utilityId)
       .forUpdate()
       .executeTakeFirst();
-    if (!row) throw new AppError('not_found', `case ${id} is unknown`);
+    if (!row) throw new RasidError('not_found', `case ${id} is unknown`);
     return row;
   }
 
@@ -672,6 +754,7 @@ export class CaseService {
       assignee_id?: UserId | null;
       note?: string;
       internal?: boolean;
+      department_id?: DepartmentId;
     },
   ): Promise<void> {
     await trx
@@ -707,24 +790,26 @@ export class CaseService {
     dedup: string,
     template: T,
     payload: T extends 'case_opened'
-      ? { caseNumber: string; category: CaseCategory; dueAt: string }
+      ? {
+          caseNumber: string;
+          category: CaseCategory;
+          categoryName?: { en: string; ar: string };
+          dueAt: string;
+        }
       : { caseNumber: string; status: CaseStatus; note: string | null },
   ): Promise<void> {
     const customer = await trx
       .selectFrom('customers')
-      .select(['name', 'phone', 'email', 'preferred_language'])
+      .select(['name'])
       .where('id', '=', customerId)
       .executeTakeFirstOrThrow();
-    const contact = contactOf(customer);
-    if (contact === null) return;
-    await enqueueNotification(trx, {
+    // Which channel and language: notify/audience.ts decides, from the customer's choices.
+    await notify(trx, {
       utilityId,
-      channel: contact.channel,
-      recipient: contact.recipient,
       template,
-      language: customer.preferred_language,
       payload: { customerName: customer.name, ...payload } as never,
-      dedupKey: `${dedup}:${contact.channel}`,
+      dedupKey: dedup,
+      customerId,
     });
   }
 
@@ -735,6 +820,7 @@ export class CaseService {
       .leftJoin('accounts as a', 'a.id', 'c.account_id')
       .leftJoin('meters as m', 'm.id', 'c.meter_id')
       .leftJoin('users as us', 'us.id', 'c.assignee_id')
+      .leftJoin('departments as d', 'd.id', 'c.department_id')
       .select([
         'c.id',
         'c.number',
@@ -758,6 +844,12 @@ export class CaseService {
         'c.closed_at',
         'c.created_at',
         'c.updated_at',
+        'c.external_ref',
+        'c.caller_number',
+        'c.department_id',
+        'd.code as department_code',
+        'd.name_en as department_name',
+        'c.reopened',
       ]);
   }
 
@@ -767,7 +859,7 @@ export class CaseService {
       .where('c.id', '=', id)
       .where('c.utility_id', '=', utilityId)
       .executeTakeFirst();
-    if (!row) throw new AppError('not_found', `case ${id} is unknown`);
+    if (!row) throw new RasidError('not_found', `case ${id} is unknown`);
     return toView(row, now);
   }
 }
@@ -809,6 +901,12 @@ interface CaseRow {
   closed_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  external_ref: string | null;
+  caller_number: string | null;
+  department_id: DepartmentId | null;
+  department_code: string | null;
+  department_name: string | null;
+  reopened: number;
 }
 
 function toView(r: CaseRow, now: Date): CaseView {
@@ -832,5 +930,54 @@ function toView(r: CaseRow, now: Date): CaseView {
     closedAt: r.closed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    externalRef: r.external_ref,
+    callerNumber: r.caller_number,
+    department: r.department_id
+      ? { id: r.department_id, code: r.department_code ?? '', name: r.department_name ?? '' }
+      : null,
+    reopened: r.reopened,
   };
+}
+
+/**
+ * The department a new case goes to: the utility's rule for its category in the area of its premises, else
+ * the rule for its category anywhere (area null); null when no rule matches (the general queue).
+ */
+export async function routeCase(
+  trx: Queryable,
+  utilityId: UtilityId,
+  category: CaseCategory,
+  refs: { accountId: AccountId | null; meterId: MeterId | null },
+): Promise<DepartmentId | null> {
+  let area: string | null = null;
+  let accountId = refs.accountId;
+  if (accountId === null && refs.meterId !== null) {
+    const m = await trx
+      .selectFrom('meters')
+      .select('account_id')
+      .where('id', '=', refs.meterId)
+      .executeTakeFirst();
+    accountId = m?.account_id ?? null;
+  }
+  if (accountId !== null) {
+    const p = await trx
+      .selectFrom('accounts as a')
+      .innerJoin('premises as p', 'p.id', 'a.premise_id')
+      .select('p.area')
+      .where('a.id', '=', accountId)
+      .executeTakeFirst();
+    area = p?.area ?? null;
+  }
+  const rules = await trx
+    .selectFrom('routing_rules')
+    .select(['area', 'department_id'])
+    .where('utility_id', '=', utilityId)
+    .where('category', '=', category)
+    .execute();
+  const exact =
+    area === null
+      ? undefined
+      : rules.find((r) => r.area !== null && r.area.toLowerCase() === area.toLowerCase());
+  const anywhere = rules.find((r) => r.area === null);
+  return (exact ?? anywhere)?.department_id ?? null;
 }

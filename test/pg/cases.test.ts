@@ -12,11 +12,12 @@ const HOUR = 3_600_000;
 test('a new utility gets the default SLA of every category', async ({ store }) => {
   const seed = await seedBasics(store.db, 'om');
   const cases = new CaseService({ db: store.db });
+  const defaults = { nameEn: null, nameAr: null, active: true };
   expect(await cases.categories(seed.utilityId)).toEqual([
-    { category: 'billing_dispute', slaHours: 168 },
-    { category: 'complaint', slaHours: 72 },
-    { category: 'meter_fault', slaHours: 24 },
-    { category: 'request', slaHours: 120 },
+    { category: 'billing_dispute', slaHours: 168, needsVisit: false, ...defaults },
+    { category: 'complaint', slaHours: 72, needsVisit: false, ...defaults },
+    { category: 'meter_fault', slaHours: 24, needsVisit: true, ...defaults },
+    { category: 'request', slaHours: 120, needsVisit: false, ...defaults },
   ]);
 });
 
