@@ -8,16 +8,27 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expectDirection, unlabelledFields } from './layout.ts';
-import { DESKTOP, kioskSale, LANGS, pageDone, screenshot, signInAs, textOf, useWebWorld } from './support.ts';
+import {
+  acknowledgeLatestCommand,
+  DESKTOP,
+  kioskSale,
+  LANGS,
+  pageDone,
+  screenshot,
+  signInAs,
+  textOf,
+  useWebWorld,
+} from './support.ts';
 
 const TEXT = {
   ar: {
     readNow: 'قراءة الآن',
-    queued: 'مجدول',
-    acknowledged: 'مؤكَّد',
+    queued: 'في الانتظار',
+    acknowledged: 'نُفِّذ',
     relayChanged: 'تغيّر المرحّل',
     credit: 'رصيد',
     month: 'شهر',
+    kWh: 'ك.و.س',
   },
   en: {
     readNow: 'Read now',
@@ -26,6 +37,7 @@ const TEXT = {
     relayChanged: 'Relay changed',
     credit: 'Credit',
     month: 'Month',
+    kWh: 'kWh',
   },
 } as const;
 
@@ -63,14 +75,16 @@ describe.each(LANGS)('staff screens after the demo (%s)', (lang) => {
     await page.goto(`${web.world.url}/#/ops/meters/${web.world.seed.meterId}`);
     await page.locator('[data-screen="fleet-meter"]').waitFor();
 
-    await expect.poll(() => textOf(page.getByTestId('meter-credit'))).toBe('91.2 kWh');
-    expect(await textOf(page.getByTestId('last-reading'))).toContain('120.0 kWh');
+    await expect.poll(() => textOf(page.getByTestId('meter-credit'))).toBe(`91.2 ${TEXT[lang].kWh}`);
+    expect(await textOf(page.getByTestId('last-reading'))).toContain(`120.0 ${TEXT[lang].kWh}`);
     const chart = page.getByTestId('chart');
     await chart.waitFor();
     // Five days read: the first is the baseline (nothing used yet), then 4.0, 7.0, 3.5 and 5.5 kWh.
     expect(await chart.locator('rect.bar').count()).toBe(5);
-    expect(await chart.getAttribute('aria-label')).toContain('20.0 kWh');
-    await expect.poll(() => textOf(page.getByTestId('consumption-total'))).toContain('20.0 kWh');
+    expect(await chart.getAttribute('aria-label')).toContain(`20.0 ${TEXT[lang].kWh}`);
+    await expect
+      .poll(() => textOf(page.getByTestId('consumption-total')))
+      .toContain(`20.0 ${TEXT[lang].kWh}`);
     await page.locator('button[data-bucket="month"]').click();
     await expect
       .poll(() => page.locator('button[data-bucket="month"]').getAttribute('aria-pressed'))
@@ -91,21 +105,9 @@ describe.each(LANGS)('staff screens after the demo (%s)', (lang) => {
     await dialog.locator('.actions button.primary').click();
     await dialog.waitFor({ state: 'hidden' });
     await expect.poll(() => textOf(page.getByTestId('command-live'))).toContain(TEXT[lang].readNow);
-    const db = web.world.server.core.store.db;
-    const sent = await db
-      .selectFrom('commands')
-      .select('id')
-      .where('meter_id', '=', web.world.seed.meterId)
-      .where('kind', '=', 'read_now')
-      .orderBy('created_at', 'desc')
-      .executeTakeFirstOrThrow();
     const url = page.url();
-    // What the acknowledgement from the meter does to the command's row.
-    await db
-      .updateTable('commands')
-      .set({ state: 'acknowledged', acknowledged_at: new Date() })
-      .where('id', '=', sent.id)
-      .execute();
+    // The meter acknowledges the read-now.
+    await acknowledgeLatestCommand(web.world, web.world.seed.meterId, 'read_now');
     await expect
       .poll(() => textOf(page.getByTestId('command-live')), { timeout: 15_000 })
       .toBe(`${TEXT[lang].readNow}: ${TEXT[lang].acknowledged}`);

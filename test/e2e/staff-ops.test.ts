@@ -63,6 +63,17 @@ describe.each(LANGS)('operator screens (%s)', (lang) => {
     await pageDone(page);
   });
 
+  it("an account's arrears read in the page's currency name: د.أ. in Arabic, JOD in English", async () => {
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, 'omar');
+    await page.goto(`${web.world.url}/#/ops/accounts/${web.world.seed.accountId}/arrears`);
+    await page.locator('[data-screen="arrears"]').waitFor();
+    const outstanding = await textOf(page.getByTestId('arrears-outstanding'));
+    expect(outstanding).toContain(lang === 'ar' ? 'د.أ.' : 'JOD');
+    if (lang === 'ar') expect(outstanding).not.toContain('JOD');
+    await pageDone(page);
+  });
+
   it('reports: revenue and consumption per day, another period, and the CSV', async () => {
     const page = await web.newPage(lang, DESKTOP);
     await signInAs(page, web.world.url, 'omar');
@@ -122,6 +133,48 @@ describe.each(LANGS)('operator screens (%s)', (lang) => {
     expect(row.blocks).toEqual([
       { upToUnits: 200_000, priceMinorPerUnit: 50 },
       { upToUnits: null, priceMinorPerUnit: 120 },
+    ]);
+    await expect.poll(() => textOf(page.getByTestId('tariff-table'))).toContain(code);
+    await pageDone(page);
+  });
+
+  it('tariffs: a time-of-use version, two periods refused while they overlap, then stored', async () => {
+    const code = `TOU-${lang.toUpperCase()}`;
+    const page = await web.newPage(lang, DESKTOP);
+    await signInAs(page, web.world.url, 'omar');
+    await page.goto(`${web.world.url}/#/ops/tariffs`);
+    await page.getByTestId('tariff-table').waitFor();
+    await page.locator('#tariff-code').fill(code);
+    await page.locator('#tariff-name').fill(`Time of use ${lang}`);
+    await page.locator('input[name=scheme][value=tou]').check();
+    await page.getByTestId('tou-editor').waitFor();
+    await page.locator('#season-name-0').fill(lang === 'ar' ? 'السنة' : 'year');
+    await page.locator('#period-name-0-0').fill(lang === 'ar' ? 'ليل' : 'night');
+    await page.locator('#period-from-0-0').fill('0');
+    await page.locator('#period-to-0-0').fill('13');
+    await page.locator('#period-price-0-0').fill('0.010');
+    await page.getByRole('button', { name: lang === 'ar' ? 'أضف فترة' : 'Add a period' }).click();
+    await page.locator('#period-name-0-1').fill(lang === 'ar' ? 'نهار' : 'day');
+    await page.locator('#period-from-0-1').fill('12');
+    await page.locator('#period-to-0-1').fill('24');
+    await page.locator('#period-price-0-1').fill('0.040');
+    expect(await unlabelledFields(page)).toBe(0);
+    await page.locator('form.tariff-form button[type=submit]').click();
+    // The server names the overlap; nothing is stored.
+    await expect.poll(() => textOf(page.locator('form.tariff-form .alert'))).toContain('12:00');
+    await page.locator('#period-to-0-0').fill('12');
+    await screenshot(page, `operator-tariffs-tou-${lang}`);
+    await page.locator('form.tariff-form button[type=submit]').click();
+    await expect.poll(() => textOf(page.locator('.alert.ok'))).toContain(code);
+    const row = await web.world.server.core.store.db
+      .selectFrom('tariffs')
+      .select(['version', 'tou', 'blocks'])
+      .where('code', '=', code)
+      .executeTakeFirstOrThrow();
+    expect(row.version).toBe(1);
+    expect(row.tou?.[0]?.periods.map((p) => [p.fromHour, p.toHour, p.priceMinorPerUnit])).toEqual([
+      [0, 12, 10],
+      [12, 24, 40],
     ]);
     await expect.poll(() => textOf(page.getByTestId('tariff-table'))).toContain(code);
     await pageDone(page);

@@ -116,11 +116,18 @@ describe.each(LANGS)('customer service (%s)', (lang) => {
       .toBe(lang === 'ar' ? 'قيد المعالجة' : 'In progress');
     await expect.poll(() => textOf(page.locator('.timeline'))).toContain('A technician visits tomorrow.');
 
+    let kpiRequests = 0;
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/v1/cases/kpi') kpiRequests += 1;
+    });
     await page.getByRole('link', { name: lang === 'ar' ? 'المؤشرات' : 'KPI' }).click();
     await page.locator('[data-screen="kpi"]').waitFor();
     await expect
       .poll(async () => Number(await textOf(page.getByTestId('kpi-opened'))))
       .toBeGreaterThanOrEqual(1);
+    // The page asks once per visit; it once asked again on every render (hundreds of requests a second).
+    await page.waitForTimeout(1_000);
+    expect(kpiRequests).toBe(1);
     await pageDone(page);
   });
 });

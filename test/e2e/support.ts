@@ -6,16 +6,16 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { newSecret, secretDigest } from '../../src/api/auth.ts';
 import { loadConfig } from '../../src/config.ts';
 import { hashSecret } from '../../src/security/secrets.ts';
 import { type RunningServer, startServer } from '../../src/server.ts';
-import type { Role } from '../../src/store/schema.ts';
+import type { MeterId, Role } from '../../src/store/schema.ts';
 import type { Seed } from '../support/db.ts';
 import { freePort } from '../support/process.ts';
+import { logCapture } from '../support/server.ts';
 import { seedVending } from '../support/vending-fixture.ts';
 
 export const PASSWORD = 'correct horse battery';
@@ -35,18 +35,44 @@ export interface WebWorld {
   close(): Promise<void>;
 }
 
-export async function startWebWorld(name: string): Promise<WebWorld> {
+/**
+ * What a meter's acknowledgement does to the newest command of `kind` sent to it: the command's row becomes
+ * acknowledged, and an open page must follow it without a reload.
+ */
+export async function acknowledgeLatestCommand(
+  world: WebWorld,
+  meterId: MeterId,
+  kind: string,
+): Promise<void> {
+  const db = world.server.core.store.db;
+  const sent = await db
+    .selectFrom('commands')
+    .select('id')
+    .where('meter_id', '=', meterId)
+    .where('kind', '=', kind)
+    .orderBy('created_at', 'desc')
+    .executeTakeFirstOrThrow();
+  await db
+    .updateTable('commands')
+    .set({ state: 'acknowledged', acknowledged_at: new Date() })
+    .where('id', '=', sent.id)
+    .execute();
+}
+
+/** `env`: more configuration of the started Rasid (a payment provider's keys, say). */
+export async function startWebWorld(name: string, env: Record<string, string> = {}): Promise<WebWorld> {
   const dir = await mkdtemp(join(tmpdir(), `rasid-e2e-${name}-`));
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      logs.push(String(chunk));
-      done();
-    },
-  });
+  const { logs, sink } = logCapture();
   const port = await freePort();
   const server = await startServer(
-    loadConfig({ PORT: String(port), MQTT_PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', DATA_DIR: dir }),
+    loadConfig({
+      PORT: String(port),
+      MQTT_PORT: '0',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      DATA_DIR: dir,
+      ...env,
+    }),
     { logDestination: sink },
   );
   const db = server.core.store.db;
@@ -240,6 +266,14 @@ export async function signInWith(page: Page, url: string, username: string, pass
 /** Signs a staff member in through the sign-in screen and waits for their first screen. */
 export async function signInAs(page: Page, url: string, username: string): Promise<void> {
   await signInWith(page, url, username, PASSWORD);
+}
+
+/** Signs a kiosk in with the world's kiosk key through the kiosk sign-in screen; waits for the sell screen. */
+export async function kioskSignIn(page: Page, world: WebWorld): Promise<void> {
+  await page.goto(`${world.url}/#/kiosk/signin`);
+  await page.locator('#kiosk-key').fill(world.kioskKey);
+  await page.locator('form button[type=submit]').click();
+  await page.locator('[data-screen="kiosk-sell"]').waitFor();
 }
 
 /** A staff member's bearer session through the API, for what a test sets up outside the browser. */

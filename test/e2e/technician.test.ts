@@ -2,7 +2,8 @@
  * The technician's commissioning wizard in the browser, in Arabic and in English, against a started Rasid and
  * a simulated MQTT meter that connects with the credentials the wizard shows: find or register the meter,
  * credentials, key change (an operator pushes the two tokens; a technician, who may not issue them, skips),
- * the key check, a test token, the first reading and the relay test — each answered by the meter itself.
+ * the key check, a test token, the first reading and the relay test — each answered by the meter itself —
+ * and the activation, refused with its reason until the meter has an account.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { SimMeter, stsParametersFor, systemClock } from '../../firmware-sim/model/index.ts';
@@ -135,7 +136,7 @@ describe.each(CASES)('commissioning wizard ($lang, $role)', ({ lang, username, k
     } else {
       await expect.poll(() => textOf(step(page, 'keyChange').locator('.alert.info'))).toContain('المشغّل');
       await page.getByTestId('skip-key-change').click();
-      await expect.poll(() => textOf(page.getByTestId('step-keyChange-status'))).toBe('تُخطّيت');
+      await expect.poll(() => textOf(page.getByTestId('step-keyChange-status'))).toBe('لم تُنفَّذ');
     }
 
     // 4. and 5. The key check and the test token: issued, pushed, accepted by the meter.
@@ -158,19 +159,38 @@ describe.each(CASES)('commissioning wizard ($lang, $role)', ({ lang, username, k
     await stepDone(page, 'relay', lang);
     expect(meter.relay).toBe('connected');
 
+    // 8. Activation: refused while the meter has no account, with the reason shown; done once it has one.
+    const db = web.world.server.core.store.db;
+    await step(page, 'activate').locator(':scope > .actions > button.primary').click();
+    await expect
+      .poll(() => textOf(page.getByTestId('step-activate-status')), { timeout: 30_000 })
+      .toBe(lang === 'ar' ? 'لم تنجح' : 'failed');
+    await expect
+      .poll(() => textOf(step(page, 'activate').locator('[role=alert]')))
+      .toContain(lang === 'ar' ? 'العداد غير مربوط بحساب' : 'the meter has no account');
+    await db
+      .updateTable('meters')
+      .set({ account_id: web.world.seed.accountId })
+      .where('serial', '=', serial)
+      .execute();
+    await step(page, 'activate').locator(':scope > .actions > button.primary').first().click();
+    await stepDone(page, 'activate', lang);
+
     await expect
       .poll(() => textOf(page.getByTestId('verdict')))
-      .toBe(lang === 'ar' ? 'شُغّل العداد: نجحت كل الخطوات.' : 'Commissioned: every step passed.');
+      .toBe(
+        // The key change skipped is named, never counted as passed.
+        keyChange ? 'Commissioned: every step passed.' : 'شُغّل العداد، ولم تُنفَّذ هذه الخطوات: تغيير المفتاح.',
+      );
     await expectDirection(page, lang);
     await screenshot(page, `technician-commission-${lang}`);
 
-    const db = web.world.server.core.store.db;
     const record = await db
       .selectFrom('meters')
-      .select(['id', 'sts_krn', 'online'])
+      .select(['id', 'sts_krn', 'online', 'status'])
       .where('serial', '=', serial)
       .executeTakeFirstOrThrow();
-    expect(record).toMatchObject({ sts_krn: keyChange ? 2 : 1, online: true });
+    expect(record).toMatchObject({ sts_krn: keyChange ? 2 : 1, online: true, status: 'active' });
     const commands = await db
       .selectFrom('commands')
       .select(['kind', 'state'])

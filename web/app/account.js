@@ -6,11 +6,12 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api.js';
+import { categoryLabel } from './centre.js';
 import { Consumption, Quantity } from './chart.js';
 import { html } from './html.js';
-import { dateTime, num, t } from './i18n.js';
-import { latinDigits, parseAmount } from './money.js';
-import { Alert, Field, Money, problemTextOr, Screen, Submit, useApi, useTask } from './ui.js';
+import { currentLang, dateTime, num, t } from './i18n.js';
+import { formatMinor, latinDigits, parseAmount } from './money.js';
+import { Alert, Field, Money, problemTextOr, Screen, Submit, saveBlob, useApi, useTask } from './ui.js';
 
 const Loading = () => html`<p class="loading" role="status">${t('common.loading')}</p>`;
 
@@ -46,14 +47,18 @@ export function AccountSignIn({ utilities, signIn }) {
     const value = latinDigits(contact).trim();
     if (value.length < 3) return setError(t('account.contactRequired'));
     setNotice(null);
-    await run(() => api('POST', '/api/v1/sessions/codes', { body: { utility, contact: value } }), {
-      show: (r) => {
-        setSent({ contact: value, channel: r.channel, minutes: Math.round(r.expiresInSeconds / 60) });
-        setCode('');
-        if (sent) setNotice(t('account.codeResent'));
+    await run(
+      () =>
+        api('POST', '/api/v1/sessions/codes', { body: { utility, contact: value, language: currentLang() } }),
+      {
+        show: (r) => {
+          setSent({ contact: value, channel: r.channel, minutes: Math.round(r.expiresInSeconds / 60) });
+          setCode('');
+          if (sent) setNotice(t('account.codeResent'));
+        },
+        describe: problemTextOr(400, t('account.contactInvalid')),
       },
-      describe: problemTextOr(400, t('account.contactInvalid')),
-    });
+    );
   }
 
   async function verify(e) {
@@ -175,7 +180,7 @@ export function AccountHome({ who }) {
     ${name ? html`<p class="lead" data-testid="hello">${t('account.hello')} <bdi>${name}</bdi></p>` : null}
     <${Alert}>${me.error ?? meters.error}<//>
     ${meters.data === null && !meters.error ? html`<${Loading} />` : null}
-    ${meters.data?.meters.length === 0 ? html`<p>${t('account.noMeters')}</p>` : null}
+    ${meters.data?.meters.length === 0 ? html`<p data-testid="empty">${t('account.noMeters')} <a href="/#/">${t('account.topUpByNumber')}</a></p>` : null}
     <ul class="my-meters">
       ${(meters.data?.meters ?? []).map(
         (m) => html`<li class="my-meter" data-testid="my-meter" aria-labelledby=${`meter-${m.id}`}>
@@ -208,6 +213,24 @@ export function AccountHome({ who }) {
                 ? html`<div><dt>${t('account.creditAt')}</dt><dd>${dateTime(m.creditAt, who.utility.timezone)}</dd></div>`
                 : null
             }
+            ${
+              m.accountCredit
+                ? html`<div><dt>${t('account.accountCredit')}</dt><dd data-testid="account-credit"><${Money} value=${m.accountCredit.amount} currency=${m.accountCredit.currency} /></dd></div>`
+                : null
+            }
+            ${
+              m.lastTopUp
+                ? html`<div>
+                    <dt>${t('account.lastTopUp')}</dt>
+                    <dd data-testid="last-topup">
+                      <${Money} value=${m.lastTopUp.amount.amount} currency=${m.lastTopUp.amount.currency} />
+                      <span class="hint reading-at">
+                        <${Quantity} units=${m.lastTopUp.units} unit=${m.unit} /> · ${dateTime(m.lastTopUp.at, who.utility.timezone)}
+                      </span>
+                    </dd>
+                  </div>`
+                : null
+            }
           </dl>
           <div class="actions">
             <a class="button" href=${`/#/account/meters/${m.id}`}>${t('account.consumption')}</a>
@@ -237,6 +260,63 @@ export function AccountMeter({ params }) {
 // ---------------------------------------------------------------------------------------------------------
 // History
 
+/** "2026-12-05 01:12": a spreadsheet's date and time, in the utility's zone. */
+function csvDateTime(iso, timeZone) {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(iso));
+  const get = (type) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`;
+}
+
+const csvCell = (value) => {
+  const s = String(value ?? '');
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+};
+
+/**
+ * The customer's payments as a CSV file a spreadsheet opens in either language (UTF-8 with a byte-order
+ * mark): local date and time, the receipt number a counter's reprint accepts, meter, where, amount, units.
+ */
+export function paymentsCsv(payments, timeZone) {
+  const head = ['when', 'receipt', 'meter', 'channel', 'amount', 'currency', 'units', 'unit', 'status'].map(
+    (k) => t(`account.csv.${k}`),
+  );
+  const rows = payments.map((p) => [
+    csvDateTime(p.at, timeZone),
+    p.vendId.slice(0, 8).toUpperCase(),
+    p.meterSerial,
+    t(`account.channel.${p.channel}`),
+    p.amountPaid.amount,
+    p.amountPaid.currency,
+    formatMinor(p.units, 3),
+    p.unit === 'L' ? 'm³' : 'kWh',
+    t(`account.vend.${p.status}`),
+  ]);
+  return `\ufeff${[head, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`;
+}
+
+/** Downloads every payment (up to the API's page of 200) as CSV. */
+function PaymentsExport({ tz }) {
+  const { busy, error, run } = useTask();
+  const download = () =>
+    run(async () => {
+      const all = await api('GET', '/api/v1/me/payments?limit=200');
+      const blob = new Blob([paymentsCsv(all.payments, tz)], { type: 'text/csv;charset=utf-8' });
+      saveBlob(blob, `rasid-payments-${csvDateTime(new Date().toISOString(), tz).slice(0, 10)}.csv`);
+    });
+  return html`<p class="actions no-print">
+    <button type="button" data-testid="payments-csv" onClick=${download} disabled=${busy}>${t('account.paymentsCsv')}</button>
+  </p>
+  <${Alert}>${error}<//>`;
+}
+
 export function AccountHistory({ who }) {
   const tokens = useApi('/api/v1/me/tokens?limit=50');
   const payments = useApi('/api/v1/me/payments?limit=50');
@@ -251,8 +331,8 @@ export function AccountHistory({ who }) {
       payments.data === null
         ? html`<${Loading} />`
         : payments.data.payments.length === 0
-          ? html`<p>${t('common.none')}</p>`
-          : html`<ul class="records" data-testid="payments" aria-labelledby="payments-title">
+          ? html`<p data-testid="no-payments">${t('account.noPayments')} <a href="/#/">${t('account.topUpByNumber')}</a></p>`
+          : html`<${PaymentsExport} tz=${tz} /><ul class="records" data-testid="payments" aria-labelledby="payments-title">
             ${payments.data.payments.map(
               (p) => html`<li>
                 <div class="record-head">
@@ -273,7 +353,7 @@ export function AccountHistory({ who }) {
       tokens.data === null
         ? html`<${Loading} />`
         : tokens.data.tokens.length === 0
-          ? html`<p>${t('common.none')}</p>`
+          ? html`<p>${t('account.noTokens')}</p>`
           : html`<ul class="records" data-testid="tokens" aria-labelledby="tokens-title">
             ${tokens.data.tokens.map(
               (k) => html`<li>
@@ -444,7 +524,7 @@ export function AccountCases({ who, navigate }) {
               (c) => html`<li>
                 <a href=${`/#/account/cases/${c.id}`}><bdi dir="ltr">${num(c.number)}</bdi> · <bdi>${c.subject}</bdi></a>
                 <${CaseStatus} status=${c.status} />
-                <span class="hint">${t(`category.${c.category}`)} · ${dateTime(c.createdAt, who.utility.timezone)}</span>
+                <span class="hint">${categoryLabel(c.category)} · ${dateTime(c.createdAt, who.utility.timezone)}</span>
               </li>`,
             )}
           </ul>`
@@ -512,7 +592,7 @@ export function AccountCase({ who, params }) {
       c
         ? html`<dl class="facts">
             <div><dt>${t('cases.status')}</dt><dd><${CaseStatus} status=${c.status} /></dd></div>
-            <div><dt>${t('cases.category')}</dt><dd>${t(`category.${c.category}`)}</dd></div>
+            <div><dt>${t('cases.category')}</dt><dd>${categoryLabel(c.category)}</dd></div>
             ${c.meter ? html`<div><dt>${t('receipt.meter')}</dt><dd><bdi dir="ltr">${num(c.meter.serial)}</bdi></dd></div>` : null}
             <div><dt>${t('account.dueBy')}</dt><dd>${dateTime(c.slaDueAt, tz)}</dd></div>
           </dl>

@@ -35,8 +35,11 @@ function authHeaders() {
   return {};
 }
 
-/** Calls the API; `as` is 'json' (default), 'text' or 'blob'. Throws ApiError. */
-export async function api(method, path, { body, headers, as = 'json' } = {}) {
+/**
+ * Calls the API; `as` is 'json' (default), 'text' or 'blob'; `file` (a File or Blob) is sent as the body
+ * itself, with its own type. Throws ApiError.
+ */
+export async function api(method, path, { body, file, headers, as = 'json' } = {}) {
   let res;
   try {
     res = await fetch(path, {
@@ -44,10 +47,12 @@ export async function api(method, path, { body, headers, as = 'json' } = {}) {
       headers: {
         accept: as === 'json' ? 'application/json' : '*/*',
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(file !== undefined ? { 'content-type': file.type || 'application/octet-stream' } : {}),
         ...authHeaders(),
         ...headers,
       },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(file !== undefined ? { body: file } : {}),
     });
   } catch {
     throw new ApiError(0, null, true);

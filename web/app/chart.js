@@ -5,7 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { html } from './html.js';
-import { currentLang, num, t } from './i18n.js';
+import { currentLang, num, t, unitName } from './i18n.js';
 import { formatMinor } from './money.js';
 import { Alert, useApi } from './ui.js';
 
@@ -21,7 +21,8 @@ export function quantity(units, unit) {
 /** A quantity in kWh or m³, read left to right in both languages. */
 export function Quantity({ units, unit }) {
   const q = quantity(units, unit);
-  return html`<bdi dir="ltr">${num(q.value)} ${q.unit}</bdi>`;
+  // The figure reads left to right; the unit is a word of the reader's language after it.
+  return html`<span class="quantity"><bdi dir="ltr">${num(q.value)}</bdi> <bdi>${unitName(q.unit)}</bdi></span>`;
 }
 
 export const BUCKETS = ['day', 'week', 'month'];
@@ -56,15 +57,19 @@ export function BarChart({ series, unit, bucket, title }) {
   const every = Math.ceil(n / 5);
   const top = series.reduce((a, s) => (a === null || Number(s.units) > Number(a.units) ? s : a), null);
   const total = series.reduce((a, s) => a + BigInt(s.units), 0n);
-  // Quantities are isolated left to right, so "115.0 kWh" keeps its order inside Arabic text.
-  const q = (units) => `\u2066${num(quantity(units, unit).value)} ${quantity(units, unit).unit}\u2069`;
+  // A figure then its unit: digits keep their order in Arabic text, and the unit is a word of the reader's.
+  const q = (units) => `${num(quantity(units, unit).value)} ${unitName(quantity(units, unit).unit)}`;
+  // Said as a person would: the total over the period shown, then the busiest day, week or month.
   const summary = top
-    ? t(series.length === 1 ? 'account.chartSummaryOne' : 'account.chartSummary', {
-        n: num(series.length),
-        total: q(total),
-        max: q(top.units),
-        when: bucketLabel(top.start, bucket, true),
-      })
+    ? series.length === 1
+      ? t('account.chartSummaryOne', { total: q(total), when: bucketLabel(top.start, bucket, true) })
+      : t(`account.chartSummary.${bucket}`, {
+          total: q(total),
+          from: bucketLabel(series[0].start, bucket, true),
+          to: bucketLabel(series.at(-1).start, bucket, true),
+          max: q(top.units),
+          when: bucketLabel(top.start, bucket, true),
+        })
     : t('account.noReadings');
   return html`<figure class="chart">
     <svg
@@ -81,7 +86,7 @@ export function BarChart({ series, unit, bucket, title }) {
         const x = rtl ? W - center : center;
         return html`<g>
           <rect class="bar" x=${x - bar / 2} y=${H - pad.bottom - h} width=${bar} height=${Math.max(h, 0.5)} rx="2">
-            <title>${bucketLabel(s.start, bucket, true)}: ${num(quantity(s.units, unit).value)} ${quantity(s.units, unit).unit}</title>
+            <title>${bucketLabel(s.start, bucket, true)}: ${q(s.units)}</title>
           </rect>
           ${
             i % every === 0
@@ -103,7 +108,11 @@ export function Consumption({ path, heading = 'h2' }) {
   const [bucket, setBucket] = useState('day');
   const use = useApi(`${path}?bucket=${bucket}`);
   const data = use.data?.bucket === bucket ? use.data : null;
-  const title = t(`account.per.${bucket}`);
+  // The heading counts what is drawn: a period of 31 days is not called "the last 30 days".
+  const title =
+    data && data.series.length > 1
+      ? t(`account.span.${bucket}`, { n: num(data.series.length) })
+      : t(`account.per.${bucket}`);
   return html`<div class="consumption-view">
     <div class="segmented" role="group" aria-label=${t('account.bucket')}>
       ${BUCKETS.map(
@@ -154,4 +163,49 @@ export function Consumption({ path, heading = 'h2' }) {
           : html`<p class="loading" role="status">${t('common.loading')}</p>`
     }
   </div>`;
+}
+
+/**
+ * Counts side by side per bucket (the contact centre's cases received and closed, or calls answered and
+ * abandoned), as inline SVG with one colour per measure and a legend; the figures are in the table the
+ * screen shows after it. `measures` is `[{ key, label, value(row) }]`; `series` rows carry `key` (the
+ * bucket's first day, YYYY-MM-DD).
+ */
+export function CountBars({ series, measures, bucket, title }) {
+  const W = 360;
+  const H = 200;
+  const pad = { top: 12, bottom: 28, side: 22 };
+  const rtl = currentLang() === 'ar';
+  const max = Math.max(1, ...series.flatMap((s) => measures.map((m) => m.value(s))));
+  const n = Math.max(series.length, 1);
+  const slot = (W - pad.side * 2) / n;
+  const bar = Math.max(2, Math.min(20, (slot * 0.8) / measures.length));
+  const plot = H - pad.top - pad.bottom;
+  const every = Math.ceil(n / 5);
+  const totals = measures.map((m) => `${m.label}: ${num(series.reduce((a, s) => a + m.value(s), 0))}`);
+  const summary = series.length === 0 ? t('common.none') : totals.join(' · ');
+  return html`<figure class="chart">
+    <svg viewBox=${`0 0 ${W} ${H}`} role="img" aria-label=${`${title}. ${summary}`} preserveAspectRatio="xMidYMid meet" data-testid="kpi-chart">
+      <line class="axis" x1=${pad.side} x2=${W - pad.side} y1=${H - pad.bottom} y2=${H - pad.bottom} />
+      ${series.map((s, i) => {
+        const center = pad.side + slot * i + slot / 2;
+        const x0 = rtl ? W - center : center;
+        const start = `${s.key}T00:00:00Z`;
+        return html`<g>
+          ${measures.map((m, j) => {
+            const h = (m.value(s) / max) * plot;
+            const offset = (j - (measures.length - 1) / 2) * bar * (rtl ? -1 : 1);
+            return html`<rect class=${`bar measure-${j}`} x=${x0 + offset - bar / 2} y=${H - pad.bottom - h} width=${bar} height=${Math.max(h, 0.5)} rx="1">
+              <title>${bucketLabel(start, bucket, true)} · ${m.label}: ${num(m.value(s))}</title>
+            </rect>`;
+          })}
+          ${i % every === 0 ? html`<text class="tick" x=${x0} y=${H - pad.bottom + 17} text-anchor="middle">${bucketLabel(start, bucket)}</text>` : null}
+        </g>`;
+      })}
+    </svg>
+    <figcaption class="hint">
+      ${measures.map((m, j) => html`<span class="legend"><span class=${`swatch measure-${j}`} aria-hidden="true"></span>${m.label}</span> `)}
+      <span>${summary}</span>
+    </figcaption>
+  </figure>`;
 }

@@ -63,11 +63,25 @@ export function num(value) {
   return lang === 'ar' && digits === 'arabic' ? arabicDigits(s) : s;
 }
 
-/** The translated text of `key`, with {name} placeholders filled from `params`. */
+/** A currency as the reader's language writes it: `ر.ع.` in Arabic, the ISO 4217 code in English. */
+export function currencyName(code) {
+  return DICTIONARIES[lang][`currency.${code}`] ?? String(code ?? '');
+}
+
+/** A unit (kWh, m³) as the reader's language writes it beside a figure: `ك.و.س` and `م³` in Arabic. */
+export function unitName(unit) {
+  return DICTIONARIES[lang][`unit.${unit}`] ?? String(unit ?? '');
+}
+
+/**
+ * The translated text of `key`, with {name} placeholders filled from `params`; a `currency` parameter is an
+ * ISO 4217 code, written as the reader's language writes it.
+ */
 export function t(key, params) {
   const text = DICTIONARIES[lang][key] ?? DICTIONARIES.en[key] ?? key;
   if (!params) return text;
-  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+  const named = (name) => (name === 'currency' ? currencyName(params[name]) : String(params[name]));
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? named(name) : `{${name}}`));
 }
 
 /** A problem+json error in the reader's language: by its code, else the server's title. */
@@ -78,8 +92,15 @@ export function problemText(err) {
   return err?.problem?.detail ?? err?.problem?.title ?? t('error.internal');
 }
 
+let utilityZone;
+
+/** The signed-in person's utility zone: a date-time shown without a zone of its own is read there. */
+export function setUtilityZone(timeZone) {
+  utilityZone = timeZone ?? undefined;
+}
+
 /** A date-time in the reader's language and the utility's time zone. */
-export function dateTime(iso, timeZone) {
+export function dateTime(iso, timeZone = utilityZone) {
   const d = new Date(iso);
   const locale = lang === 'ar' ? (digits === 'arabic' ? 'ar-u-nu-arab' : 'ar-u-nu-latn') : 'en-GB';
   return new Intl.DateTimeFormat(locale, {
@@ -87,6 +108,23 @@ export function dateTime(iso, timeZone) {
     timeStyle: 'short',
     ...(timeZone ? { timeZone } : {}),
   }).format(d);
+}
+
+/**
+ * The date and time of a sale on a receipt, in the reader's language and the utility's time zone, with the
+ * month in words ("5 December 2026 at 01:12" / "5 ديسمبر 2026 في 1:12 ص"): a sale just after midnight there
+ * carries that day's date, not the UTC one.
+ */
+export function receiptDateTime(iso, timeZone = utilityZone) {
+  const locale = lang === 'ar' ? (digits === 'arabic' ? 'ar-u-nu-arab' : 'ar-u-nu-latn') : 'en-GB';
+  return new Intl.DateTimeFormat(locale, {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    hour: lang === 'ar' ? 'numeric' : '2-digit',
+    minute: '2-digit',
+    ...(timeZone ? { timeZone } : {}),
+  }).format(new Date(iso));
 }
 
 /** Today's calendar date (YYYY-MM-DD) in a time zone. */

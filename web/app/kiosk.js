@@ -172,7 +172,7 @@ export function KioskSell({ who }) {
             ? html`<${Token} grouped=${sale.tokenGrouped} />`
             : html`<p class="lead">${t('topup.creditAdded')}</p>`
         }
-        <${ReceiptView} receipt=${sale.receipt} />
+        <${ReceiptView} receipt=${sale.receipt} timeZone=${utility.timezone} />
       </div>
       <div class="actions">
         <button type="button" class="primary" onClick=${next}>${t('kiosk.newSale')}</button>
@@ -258,8 +258,9 @@ export function KioskSales({ who }) {
 
   function reprintByNumber(e) {
     e.preventDefault();
+    // The 8 characters printed on the receipt (the API finds the sale by them), or a sale's full id.
     const id = latinDigits(receiptNo).trim().toLowerCase();
-    if (!/^[0-9a-f-]{36}$/.test(id)) return setLookupError(t('kiosk.receiptNoFormat'));
+    if (!/^([0-9a-f]{8}|[0-9a-f-]{36})$/.test(id)) return setLookupError(t('kiosk.receiptNoFormat'));
     setLookupError(null);
     setReprint(id);
   }
@@ -281,7 +282,7 @@ export function KioskSales({ who }) {
     <h2>${t('kiosk.tillSales')}</h2>
     ${
       sales.length === 0
-        ? html`<p>${t('kiosk.noSales')}</p>`
+        ? html`<p data-testid="empty">${t('kiosk.noSales')} <a href="/#/kiosk">${t('kiosk.sellNow')}</a></p>`
         : html`<ul class="sales">
           ${sales.map(
             (s) => html`<li>
@@ -376,7 +377,7 @@ export function KioskClose({ who }) {
     ${
       data
         ? html`<h2>${t('kiosk.perTill')}</h2>
-          ${rows.length === 0 ? html`<p>${t('kiosk.noSales')}</p>` : null}
+          ${rows.length === 0 ? html`<p data-testid="empty">${t('kiosk.noSales')} <a href="/#/kiosk">${t('kiosk.sellNow')}</a></p>` : null}
           ${rows.map(
             (r) => html`<section class="till" aria-label=${r.kiosk ?? t('kiosk.noTill')}>
               <h3>${r.kiosk ?? t('kiosk.noTill')}</h3>

@@ -5,10 +5,27 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ACCOUNT_ROUTES, AccountSignIn, accountNav } from './account.js';
+import { ADMIN_ROUTES, FirstRun } from './admin.js';
 import { api, getAuth, setAuth } from './api.js';
+import { CENTRE_ROUTES, Survey } from './centre.js';
+import { DECEASED_ROUTES } from './deceased.js';
+import { FIELD_ROUTES } from './field.js';
 import { html } from './html.js';
-import { currentDigits, currentLang, onLanguageChange, problemText, setDigits, setLang, t } from './i18n.js';
+import {
+  currentDigits,
+  currentLang,
+  onLanguageChange,
+  problemText,
+  setDigits,
+  setLang,
+  setUtilityZone,
+  t,
+} from './i18n.js';
+import { IMPORT_ROUTES } from './import.js';
 import { KioskClose, KioskSales, KioskSell, KioskSignIn } from './kiosk.js';
+import { LOSS_ROUTES } from './losses.js';
+import { MESSAGE_ROUTES } from './messages.js';
+import { watchScrollRegions } from './scroll.js';
 import { STAFF_ROUTES, staffHome, staffNav } from './staff.js';
 import { TECH_ROUTES } from './technician.js';
 import { TopupAmount, TopupMeter, TopupResult } from './topup.js';
@@ -19,6 +36,18 @@ function readRoute() {
   const hash = location.hash.replace(/^#/, '') || '/';
   const [path, query = ''] = hash.split('?');
   return { path, params: new URLSearchParams(query) };
+}
+
+/** What this tab last heard from the server at start, so that a reload without a connection still opens. */
+function keep(name, value) {
+  sessionStorage.setItem(`rasid.kept.${name}`, JSON.stringify(value));
+}
+function kept(name) {
+  try {
+    return JSON.parse(sessionStorage.getItem(`rasid.kept.${name}`) ?? 'null');
+  } catch {
+    return null;
+  }
 }
 
 function navigate(path) {
@@ -100,45 +129,84 @@ function navFor(who) {
   return staffNav(who);
 }
 
+/** Staff roles have many screens: on a phone their menu folds behind one button (see .menu in app.css). */
+function foldsMenu(who) {
+  return Boolean(who) && who.role !== 'customer' && who.role !== 'vendor';
+}
+
 function Header({ who, route, signOut }) {
   const lang = currentLang();
   const other = lang === 'ar' ? 'en' : 'ar';
   const items = navFor(who);
   const current = `/#${route.path}`;
-  return html`<header class="top">
+  const folds = foldsMenu(who);
+  const [open, setOpen] = useState(false);
+  // A new screen closes the menu it was chosen from.
+  useEffect(() => setOpen(false), [route.path]);
+  const tools = html`${
+    lang === 'ar'
+      ? html`<button
+          type="button"
+          class="link"
+          aria-pressed=${currentDigits() === 'arabic' ? 'true' : 'false'}
+          onClick=${() => setDigits(currentDigits() === 'arabic' ? 'latin' : 'arabic')}
+        >
+          ${t('lang.arabicDigits')}
+        </button>`
+      : null
+  }
+  ${who ? html`<button type="button" class="link" onClick=${signOut}>${t('auth.signOut')}</button>` : null}`;
+  const langButton = html`<button type="button" class="lang" lang=${other} data-testid="lang-switch" onClick=${() => setLang(other)}>
+    ${other === 'ar' ? 'العربية' : 'English'}
+  </button>`;
+  const nav = html`<nav aria-label=${t('nav.label')}>
+    <ul>
+      ${items.map(
+        (i) => html`<li>
+          <a href=${i.href} aria-current=${i.href === current ? 'page' : undefined}>${i.label}</a>
+        </li>`,
+      )}
+    </ul>
+  </nav>`;
+  const signedIn =
+    who && who.role !== 'customer'
+      ? html`<p class="signed-in">${t('auth.signedInAs', { name: who.name, role: t(`role.${who.role}`) })}</p>`
+      : null;
+  if (!folds) {
+    return html`<header class="top">
+      <div class="bar">
+        <a class="brand" href=${who ? homeHref(who) : '/#/'}>
+          <span class="brand-ar" lang="ar">رصيد</span> <span class="brand-en" lang="en">Rasid</span>
+        </a>
+        <div class="tools">${tools} ${langButton}</div>
+      </div>
+      ${nav} ${signedIn}
+    </header>`;
+  }
+  return html`<header class="top folds" data-open=${open ? 'true' : 'false'}>
     <div class="bar">
-      <a class="brand" href=${who ? homeHref(who) : '/#/'}>
+      <a class="brand" href=${homeHref(who)}>
         <span class="brand-ar" lang="ar">رصيد</span> <span class="brand-en" lang="en">Rasid</span>
       </a>
       <div class="tools">
-        ${
-          lang === 'ar'
-            ? html`<button
-              type="button"
-              class="link"
-              aria-pressed=${currentDigits() === 'arabic' ? 'true' : 'false'}
-              onClick=${() => setDigits(currentDigits() === 'arabic' ? 'latin' : 'arabic')}
-            >
-              ${t('lang.arabicDigits')}
-            </button>`
-            : null
-        }
-        <button type="button" class="lang" lang=${other} data-testid="lang-switch" onClick=${() => setLang(other)}>
-          ${other === 'ar' ? 'العربية' : 'English'}
+        <span class="menu-tools">${tools}</span>
+        ${langButton}
+        <button
+          type="button"
+          class="menu-toggle"
+          aria-expanded=${open ? 'true' : 'false'}
+          aria-controls="site-menu"
+          data-testid="menu-toggle"
+          onClick=${() => setOpen(!open)}
+        >
+          ${open ? t('nav.closeMenu') : t('nav.menu')}
         </button>
-        ${who ? html`<button type="button" class="link" onClick=${signOut}>${t('auth.signOut')}</button>` : null}
       </div>
     </div>
-    <nav aria-label=${t('nav.label')}>
-      <ul>
-        ${items.map(
-          (i) => html`<li>
-            <a href=${i.href} aria-current=${i.href === current ? 'page' : undefined}>${i.label}</a>
-          </li>`,
-        )}
-      </ul>
-    </nav>
-    ${who && who.role !== 'customer' ? html`<p class="signed-in">${t('auth.signedInAs', { name: who.name, role: t(`role.${who.role}`) })}</p>` : null}
+    <div id="site-menu" class="menu">
+      ${nav}
+      ${signedIn}
+    </div>
   </header>`;
 }
 
@@ -156,6 +224,8 @@ function App() {
   const [route, setRoute] = useState(readRoute());
   const [utilities, setUtilities] = useState(null);
   const [who, setWho] = useState(undefined);
+  // Staff screens show times in the signed-in utility's zone, whatever the zone of this computer.
+  setUtilityZone(who?.utility?.timezone);
   const [loadError, setLoadError] = useState(null);
 
   useEffect(() => onLanguageChange(() => setTick((n) => n + 1)), []);
@@ -166,20 +236,35 @@ function App() {
   }, []);
   useEffect(() => {
     api('GET', '/api/v1/web/utilities').then(
-      (r) => setUtilities(r.utilities),
-      (err) => setLoadError(problemText(err)),
+      (r) => {
+        keep('utilities', r.utilities);
+        setUtilities(r.utilities);
+      },
+      (err) => {
+        // Offline (a field agent's phone): the list this tab last saw, if any.
+        if (err.network && kept('utilities')) return setUtilities(kept('utilities'));
+        setLoadError(problemText(err));
+      },
     );
     if (!getAuth()) return setWho(null);
-    api('GET', '/api/v1/web/whoami').then(setWho, () => {
-      setAuth(null);
-      setWho(null);
-    });
+    api('GET', '/api/v1/web/whoami').then(
+      (me) => {
+        keep('who', me);
+        setWho(me);
+      },
+      (err) => {
+        if (err.network && kept('who')) return setWho(kept('who'));
+        setAuth(null);
+        setWho(null);
+      },
+    );
   }, []);
 
   async function signIn(auth, to) {
     setAuth(auth);
     try {
       const me = await api('GET', '/api/v1/web/whoami');
+      keep('who', me);
       setWho(me);
       navigate(to ?? homeOf(me));
     } catch (err) {
@@ -192,6 +277,7 @@ function App() {
     const auth = getAuth();
     if (auth?.kind === 'bearer') await api('DELETE', '/api/v1/sessions/current').catch(() => null);
     setAuth(null);
+    sessionStorage.removeItem('rasid.kept.who');
     setWho(null);
     navigate('/');
   }
@@ -220,6 +306,10 @@ function App() {
 function routeScreen(route, ctx) {
   const { who, utilities } = ctx;
   const path = route.path;
+  // A fresh install without a utility: the first-run screen (guarded by the setup code of the log).
+  if (path === '/setup' || (path === '/' && utilities.length === 0 && !who)) {
+    return html`<${FirstRun} />`;
+  }
   if (path === '/') {
     if (location.pathname === '/topup' && new URLSearchParams(location.search).get('cancelled')) {
       history.replaceState(null, '', '/#/topup/amount?cancelled=1');
@@ -233,6 +323,8 @@ function routeScreen(route, ctx) {
       notice=${route.params.get('cancelled') ? t('topup.cancelled') : null}
     />`;
   }
+  const survey = /^\/survey\/(?<token>[A-Za-z0-9_-]{20,64})$/.exec(path);
+  if (survey) return html`<${Survey} token=${survey.groups.token} />`;
   if (path === '/signin') return html`<${SignIn} utilities=${utilities} signIn=${ctx.signIn} />`;
   if (path === '/kiosk/signin') return html`<${KioskSignIn} signIn=${ctx.signIn} />`;
   if (path === '/account/signin')
@@ -250,12 +342,24 @@ function routeScreen(route, ctx) {
     if (path === '/kiosk/sales') return html`<${KioskSales} who=${who} />`;
     if (path === '/kiosk/close') return html`<${KioskClose} who=${who} />`;
   }
-  for (const r of [...STAFF_ROUTES, ...TECH_ROUTES]) {
+  for (const r of [
+    ...STAFF_ROUTES,
+    ...CENTRE_ROUTES,
+    ...TECH_ROUTES,
+    ...MESSAGE_ROUTES,
+    ...ADMIN_ROUTES,
+    ...IMPORT_ROUTES,
+    ...DECEASED_ROUTES,
+    ...FIELD_ROUTES,
+    ...LOSS_ROUTES,
+  ]) {
     const m = r.pattern.exec(path);
     if (!m) continue;
     if (!who) return html`<${SignIn} utilities=${utilities} signIn=${ctx.signIn} />`;
     if (who.role !== 'admin' && !r.roles.includes(who.role)) {
-      return html`<${Screen} name="forbidden" title=${t('error.forbidden')}><p>${t('auth.notForRole')}</p><//>`;
+      return html`<${Screen} name="forbidden" title=${t('error.forbidden')}>
+        <p>${t('auth.notForRole')} <a href=${homeHref(who)}>${t('nav.home')}</a></p>
+      <//>`;
     }
     return html`<${r.screen} who=${who} params=${m.groups ?? {}} query=${route.params} navigate=${navigate} />`;
   }
@@ -265,3 +369,4 @@ function routeScreen(route, ctx) {
 }
 
 render(html`<${App} />`, document.getElementById('app'));
+watchScrollRegions();

@@ -4,13 +4,25 @@
  * feed (server-sent events), tariffs, vendors, the audit log, and customer-service cases with their KPI.
  * Each route lists the roles that may open it (admin may open all).
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from './api.js';
+import { categoryLabel } from './centre.js';
 import { Consumption, Quantity } from './chart.js';
 import { html } from './html.js';
 import { dateTime, num, problemText, t, todayIn } from './i18n.js';
 import { formatMinor, latinDigits, parseAmount } from './money.js';
-import { Alert, Confirm, Field, Screen, SimpleTable, Submit, saveBlob, useApi, useTask } from './ui.js';
+import {
+  Alert,
+  Confirm,
+  Field,
+  Money,
+  Screen,
+  SimpleTable,
+  Submit,
+  saveBlob,
+  useApi,
+  useTask,
+} from './ui.js';
 
 const FLEET = ['operator', 'technician', 'service'];
 
@@ -20,6 +32,7 @@ function Flag({ on, kind, children }) {
 
 function MeterFlags({ m }) {
   return html`<span class="flags">
+    ${m.status && m.status !== 'active' ? html`<span class="badge warn" data-testid="meter-status-flag">${t(`meterStatus.${m.status}`)}</span>` : null}
     <span class=${`badge ${m.online ? 'ok' : 'bad'}`}>${m.online ? t('fleet.online') : t('fleet.offline')}</span>
     <${Flag} on=${m.lowCredit} kind="warn">${t('fleet.lowCredit')}<//>
     <${Flag} on=${m.disconnected} kind="bad">${t('fleet.disconnected')}<//>
@@ -152,7 +165,12 @@ function MeterList({ query, navigate }) {
     <${Alert}>${error}<//>
     ${
       data
-        ? html`<p role="status" data-testid="meter-total">${t('fleet.found', { n: num(data.total) })}</p>
+        ? html`<p role="status" data-testid="meter-total">${data.total === 1 ? t('fleet.foundOne') : t('fleet.found', { n: num(data.total) })}</p>
+          ${
+            data.total === 0
+              ? html`<p data-testid="empty">${t('fleet.noMatch')} <a href="/#/ops/meters">${t('fleet.showAll')}</a></p>`
+              : null
+          }
           <div class="table-scroll">
             <table>
               <caption class="visually-hidden">${t('fleet.meters')}</caption>
@@ -213,7 +231,7 @@ function kindLabel(group, kind) {
   return text === key ? kind : text;
 }
 
-const SETTLED = ['acknowledged', 'failed', 'expired'];
+const SETTLED = ['acknowledged', 'failed', 'expired', 'unknown'];
 const WATCH_MS = 1500;
 
 /**
@@ -240,9 +258,121 @@ function useCommandWatch(onSettled) {
   return { watched, watch: (command) => setWatched((all) => [command, ...all]) };
 }
 
+/** The lifecycle states a meter may move to from each state (src/meters/lifecycle.ts). */
+const METER_NEXT = {
+  registered: ['installed', 'decommissioned'],
+  installed: ['active', 'registered', 'decommissioned'],
+  active: ['suspended', 'faulty', 'decommissioned'],
+  suspended: ['active', 'decommissioned'],
+  faulty: ['active', 'decommissioned'],
+  decommissioned: [],
+};
+
+/** The meter's lifecycle state, and a move to the next one with a reason (audited). */
+/** A labelled choice of the next status (a meter's or a case's); `names` is the message group naming each. */
+function StatusSelect({ id, label, value, options, names, onChoose }) {
+  return html`<div class="field">
+    <label for=${id}>${label}</label>
+    <select id=${id} value=${value} onChange=${(e) => onChoose(e.currentTarget.value)}>
+      ${options.map((s) => html`<option value=${s}>${t(`${names}.${s}`)}</option>`)}
+    </select>
+  </div>`;
+}
+
+function MeterLifecycle({ meter, who, onMoved }) {
+  const choices = (METER_NEXT[meter.status] ?? []).filter(
+    (s) => who.role !== 'technician' || s === 'installed' || s === 'active',
+  );
+  const [to, setTo] = useState('');
+  const [reason, setReason] = useState('');
+  const task = useTask((err) =>
+    err instanceof ApiError && err.problem?.blocker
+      ? t(`lifecycle.blocker.${err.problem.blocker}`)
+      : problemText(err),
+  );
+  const chosen = choices.includes(to) ? to : choices[0];
+  const move = (e) => {
+    e.preventDefault();
+    task.run(
+      () => api('POST', `/api/v1/meters/${meter.id}/state`, { body: { to: chosen, reason: reason.trim() } }),
+      {
+        show: () => {
+          setReason('');
+          onMoved();
+        },
+      },
+    );
+  };
+  return html`<section aria-labelledby="lifecycle-title">
+    <h2 id="lifecycle-title">${t('lifecycle.title')}</h2>
+    <p>
+      <span class=${`badge ${meter.status === 'active' ? 'ok' : 'warn'}`} data-testid="meter-status">${t(`meterStatus.${meter.status}`)}</span>
+      ${meter.status === 'active' ? null : html` <span class="hint">${t('lifecycle.notCharged')}</span>`}
+    </p>
+    ${
+      choices.length === 0
+        ? null
+        : html`<form class="inline-form" onSubmit=${move}>
+            <${StatusSelect} id="lifecycle-to" label=${t('lifecycle.moveTo')} value=${chosen} options=${choices} names="meterStatus" onChoose=${setTo} />
+            <div class="field">
+              <label for="lifecycle-reason">${t('meter.reason')}</label>
+              <input id="lifecycle-reason" required minlength="3" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} />
+            </div>
+            <${Submit} busy=${task.busy}>${t('lifecycle.move')}<//>
+          </form>`
+    }
+    <${Alert}>${task.error}<//>
+  </section>`;
+}
+
+/**
+ * The live alerts stream (server-sent events): a one-use ticket opens an EventSource (it cannot send the
+ * bearer header); `onAlert` hears each alert, `onState` (optional) hears 'live' and 'reconnecting', and a
+ * dropped stream is opened again with a new ticket.
+ */
+function useAlertStream(onAlert, onState) {
+  const latest = useRef(onAlert);
+  latest.current = onAlert;
+  const latestState = useRef(onState);
+  latestState.current = onState;
+  useEffect(() => {
+    let source = null;
+    let closed = false;
+    async function open() {
+      try {
+        const { ticket } = await api('POST', '/api/v1/alerts/stream-tickets');
+        if (closed) return;
+        source = new EventSource(`/api/v1/alerts/stream?ticket=${encodeURIComponent(ticket)}`);
+        source.addEventListener('ready', () => latestState.current?.('live'));
+        source.addEventListener('alert', (e) => latest.current(JSON.parse(e.data)));
+        source.onerror = () => {
+          // A ticket opens one stream only: on a drop, ask for a new one.
+          source?.close();
+          latestState.current?.('reconnecting');
+          if (!closed) setTimeout(open, 5000);
+        };
+      } catch {
+        latestState.current?.('reconnecting');
+        if (!closed) setTimeout(open, 5000);
+      }
+    }
+    open();
+    return () => {
+      closed = true;
+      source?.close();
+    };
+  }, []);
+}
+
 function MeterPage({ params, who }) {
+  // Times as people read them: in the utility's time zone.
+  const when = (iso) => dateTime(iso, who.utility?.timezone);
   const { data, error, reload } = useApi(`/api/v1/fleet/meters/${params.id}`);
   const { watched, watch } = useCommandWatch(reload);
+  // The meter's state follows it: online, offline, an event or a balance decision about it reads the page again.
+  useAlertStream((alert) => {
+    if (alert.meterId === params.id) reload();
+  });
   const [pending, setPending] = useState(null);
   const [reason, setReason] = useState('');
   const { busy, error: cmdError, setError: setCmdError, run } = useTask();
@@ -293,9 +423,21 @@ function MeterPage({ params, who }) {
     ${
       m
         ? html`<dl class="facts">
-            <div><dt>${t('fleet.state')}</dt><dd><${MeterFlags} m=${m} /></dd></div>
+            <div><dt>${t('fleet.state')}</dt><dd data-testid="meter-state">
+              <${MeterFlags} m=${m} />
+              ${
+                // Supply on only when the meter has told us so (a reading): never read, nothing is known yet.
+                m.disconnected || !m.lastReading
+                  ? null
+                  : html` <span class="badge ok">${t('meter.relayOn')}</span>`
+              }
+            </dd></div>
             <div><dt>${t('receipt.customer')}</dt><dd><bdi>${m.customer?.name ?? '—'}</bdi></dd></div>
-            <div><dt>${t('receipt.account')}</dt><dd><bdi dir="ltr">${m.account?.number ?? '—'}</bdi></dd></div>
+            <div><dt>${t('receipt.account')}</dt><dd><bdi dir="ltr">${m.account?.number ?? '—'}</bdi>${
+              m.account && who.role !== 'technician'
+                ? html` · <a href=${`/#/ops/accounts/${m.account.id}/arrears`}>${t('arrears.title')}</a>`
+                : null
+            }</dd></div>
             <div><dt>${t('fleet.area')}</dt><dd>${m.premise?.area ?? '—'}</dd></div>
             <div><dt>${t('meter.mode')}</dt><dd>${t(`meter.mode.${m.mode}`)} · ${m.protocol}</dd></div>
             <div>
@@ -303,33 +445,27 @@ function MeterPage({ params, who }) {
               <dd data-testid="meter-credit">
                 ${
                   data.credit
-                    ? html`<bdi dir="ltr">${num(data.credit.amount)}</bdi> ${data.credit.currency}`
+                    ? html`<${Money} value=${data.credit.amount} currency=${data.credit.currency} />`
                     : data.creditUnits !== null
                       ? html`<${Quantity} units=${data.creditUnits} unit=${unit} />`
                       : '—'
                 }
               </dd>
             </div>
-            <div><dt>${t('fleet.lastSeen')}</dt><dd>${m.lastSeenAt ? dateTime(m.lastSeenAt) : '—'}</dd></div>
+            <div><dt>${t('fleet.lastSeen')}</dt><dd data-testid="last-seen">${m.lastSeenAt ? when(m.lastSeenAt) : '—'}</dd></div>
             <div>
               <dt>${t('meter.lastReading')}</dt>
               <dd data-testid="last-reading">
                 ${
                   m.lastReading
                     ? html`${m.lastReading.register !== null ? html`<${Quantity} units=${m.lastReading.register} unit=${unit} />` : '—'}
-                      <span class="hint reading-at">${dateTime(m.lastReading.ts)}</span>
-                      ${
-                        m.lastReading.relay === null
-                          ? null
-                          : html` <span class=${`badge ${m.lastReading.relay ? 'ok' : 'bad'}`}>
-                              ${t(m.lastReading.relay ? 'meter.relayOn' : 'meter.relayOff')}
-                            </span>`
-                      }`
+                      <span class="hint reading-at">${when(m.lastReading.ts)}</span>`
                     : '—'
                 }
               </dd>
             </div>
           </dl>
+          ${mayCommand ? html`<${MeterLifecycle} meter=${m} who=${who} onMoved=${reload} />` : null}
           <h2>${t('meter.consumption')}</h2>
           <${Consumption} path=${`/api/v1/fleet/meters/${params.id}/consumption`} heading="h3" />
           ${
@@ -391,8 +527,8 @@ function MeterPage({ params, who }) {
                 ${data.commands.map(
                   (c) => html`<tr>
                     <td>${t(`command.${c.kind}`)}</td>
-                    <td><span class=${`badge ${stateOf(c) === 'acknowledged' ? 'ok' : ['failed', 'expired'].includes(stateOf(c)) ? 'bad' : ''}`}>${t(`commandState.${stateOf(c)}`)}</span></td>
-                    <td>${dateTime(c.createdAt)}</td>
+                    <td><span class=${`badge ${stateOf(c) === 'acknowledged' ? 'ok' : ['failed', 'expired', 'unknown'].includes(stateOf(c)) ? 'bad' : ''}`}>${t(`commandState.${stateOf(c)}`)}</span></td>
+                    <td>${when(c.createdAt)}</td>
                   </tr>`,
                 )}
               </tbody>
@@ -401,20 +537,20 @@ function MeterPage({ params, who }) {
           <${SimpleTable}
             caption=${t('meter.events')}
             rows=${data.events}
-            cols=${[[t('meter.at'), (e) => dateTime(e.ts)], [t('meter.event'), (e) => kindLabel('eventKind', e.kind)]]}
+            cols=${[[t('meter.at'), (e) => when(e.ts)], [t('meter.event'), (e) => kindLabel('eventKind', e.kind)]]}
           />
           <${SimpleTable}
             caption=${t('meter.tokens')}
             rows=${data.tokens}
             cols=${[
-              [t('meter.at'), (x) => dateTime(x.issuedAt)],
+              [t('meter.at'), (x) => when(x.issuedAt)],
               [t('meter.tokenKind'), (x) => kindLabel('tokenKind', x.kind)],
               [
                 t('token.label'),
                 (x) =>
                   html`<bdi dir="ltr" class="mono">${num(x.token.replace(/(\d{4})(?=\d)/g, '$1-'))}</bdi>`,
               ],
-              [t('meter.used'), (x) => (x.usedAt ? dateTime(x.usedAt) : '—')],
+              [t('meter.used'), (x) => (x.usedAt ? when(x.usedAt) : '—')],
               [
                 t('ops.delivery'),
                 (x) =>
@@ -454,7 +590,7 @@ function MeterPage({ params, who }) {
             caption=${t('meter.ledger')}
             rows=${data.ledger}
             cols=${[
-              [t('meter.at'), (x) => dateTime(x.at)],
+              [t('meter.at'), (x) => when(x.at)],
               [t('meter.entry'), (x) => kindLabel('ledgerKind', x.kind)],
               [t('meter.amount'), (x) => html`<bdi dir="ltr">${num(x.amount)}</bdi>`, 'n'],
             ]}
@@ -468,36 +604,10 @@ function MeterPage({ params, who }) {
 function Alerts() {
   const [alerts, setAlerts] = useState([]);
   const [state, setState] = useState('connecting');
-  useEffect(() => {
-    let source = null;
-    let closed = false;
-    async function open() {
-      try {
-        const { ticket } = await api('POST', '/api/v1/alerts/stream-tickets');
-        if (closed) return;
-        source = new EventSource(`/api/v1/alerts/stream?ticket=${encodeURIComponent(ticket)}`);
-        source.addEventListener('ready', () => setState('live'));
-        source.addEventListener('alert', (e) => {
-          const a = JSON.parse(e.data);
-          setAlerts((list) => [a, ...list.filter((x) => x.id !== a.id)].slice(0, 200));
-        });
-        source.onerror = () => {
-          // A ticket opens one stream only: on a drop, ask for a new one.
-          source?.close();
-          setState('reconnecting');
-          if (!closed) setTimeout(open, 5000);
-        };
-      } catch {
-        setState('reconnecting');
-        if (!closed) setTimeout(open, 5000);
-      }
-    }
-    open();
-    return () => {
-      closed = true;
-      source?.close();
-    };
-  }, []);
+  useAlertStream(
+    (a) => setAlerts((list) => [a, ...list.filter((x) => x.id !== a.id)].slice(0, 200)),
+    setState,
+  );
   return html`<${Screen} name="alerts" title=${t('alerts.title')} wide>
     <p role="status" data-testid="stream-state">${t(`alerts.${state}`)}</p>
     <ul class="alerts" aria-live="polite" aria-relevant="additions">
@@ -626,6 +736,24 @@ function basisPoints(text) {
 }
 
 const EMPTY_BLOCK = { upTo: '', price: '' };
+const EMPTY_PERIOD = { name: '', days: 'all', fromHour: '0', toHour: '24', price: '' };
+const EMPTY_SEASON = { name: '', from: '01-01', to: '12-31', periods: [{ ...EMPTY_PERIOD }] };
+
+/** A time-of-use schedule as one line per season (docs/tariffs.md). */
+function touText(x, exp) {
+  return (x.tou ?? [])
+    .map(
+      (s) =>
+        `${s.name} ${s.from}–${s.to}: ` +
+        s.periods
+          .map(
+            (p) =>
+              `${p.name} (${t(`tariffs.days.${p.days}`)} ${num(p.fromHour)}–${num(p.toHour)}) ${num(formatMinor(String(p.priceMinorPerUnit), exp))}`,
+          )
+          .join(', '),
+    )
+    .join(' · ');
+}
 
 /** Tariff versions, and a new version with its blocks (a change is always a new version, never an edit). */
 function Tariffs({ who }) {
@@ -644,6 +772,8 @@ function Tariffs({ who }) {
     minPurchase: '',
   });
   const [blocks, setBlocks] = useState([{ ...EMPTY_BLOCK }]);
+  const [scheme, setScheme] = useState('blocks');
+  const [seasons, setSeasons] = useState([structuredClone(EMPTY_SEASON)]);
   const [errors, setErrors] = useState({});
   const { busy, error: saveError, run } = useTask();
   const [created, setCreated] = useState(null);
@@ -672,6 +802,21 @@ function Tariffs({ who }) {
         upTo: b.upToUnits === null ? '' : String(b.upToUnits / x.pricePerUnits),
         price: formatMinor(String(b.priceMinorPerUnit), exp),
       })),
+    );
+    setScheme(x.tou ? 'tou' : 'blocks');
+    setSeasons(
+      x.tou
+        ? x.tou.map((z) => ({
+            ...z,
+            periods: z.periods.map((p) => ({
+              name: p.name,
+              days: p.days,
+              fromHour: String(p.fromHour),
+              toHour: String(p.toHour),
+              price: formatMinor(String(p.priceMinorPerUnit), exp),
+            })),
+          }))
+        : [structuredClone(EMPTY_SEASON)],
     );
     setCreated(null);
     document.getElementById('tariff-code')?.focus();
@@ -711,6 +856,45 @@ function Tariffs({ who }) {
       const price = money(b.price, `price${i}`, errs, false);
       return { upToUnits, priceMinorPerUnit: price === null ? 0 : Number(price) };
     });
+    // Time of use: seasons of periods, each hour priced once; the server refuses overlaps and gaps by name.
+    const tou = seasons.map((z, si) => {
+      if (!z.name.trim()) errs[`season${si}`] = t('tariffs.nameRequired');
+      if (!/^\d{2}-\d{2}$/.test(z.from) || !/^\d{2}-\d{2}$/.test(z.to))
+        errs[`seasonDays${si}`] = t('tariffs.monthDayRule');
+      return {
+        name: z.name.trim(),
+        from: z.from,
+        to: z.to,
+        periods: z.periods.map((p, pi) => {
+          const key = `${si}-${pi}`;
+          if (!p.name.trim()) errs[`periodName${key}`] = t('tariffs.nameRequired');
+          const from = Number(latinDigits(p.fromHour).trim());
+          const to = Number(latinDigits(p.toHour).trim());
+          if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && to <= 24 && from < to)) {
+            errs[`hours${key}`] = t('tariffs.hoursRule');
+          }
+          const price = money(p.price, `periodPrice${key}`, errs, false);
+          if (price !== null && Number(price) === 0) errs[`periodPrice${key}`] = t('tariffs.priceRule');
+          return {
+            name: p.name.trim(),
+            days: p.days,
+            fromHour: from,
+            toHour: to,
+            priceMinorPerUnit: Number(price ?? 0),
+          };
+        }),
+      };
+    });
+    if (scheme === 'blocks') {
+      out.forEach((b, i) => {
+        if (b.priceMinorPerUnit === 0 && !errs[`price${i}`]) errs[`price${i}`] = t('tariffs.priceRule');
+      });
+    }
+    for (const k of Object.keys(errs)) {
+      const touKey = /^(season|seasonDays|periodName|hours|periodPrice)/.test(k);
+      const blockKey = /^(upTo|price)\d/.test(k);
+      if ((scheme === 'blocks' && touKey) || (scheme === 'tou' && blockKey)) delete errs[k];
+    }
     setErrors(errs);
     if (Object.keys(errs).length > 0) return;
     await run(
@@ -727,7 +911,7 @@ function Tariffs({ who }) {
             debtRecoveryBp: debt.value,
             minPurchaseMinor: minPurchase,
             pricePerUnits: 1000,
-            blocks: out,
+            ...(scheme === 'tou' ? { tou } : { blocks: out }),
           },
         }),
       {
@@ -762,7 +946,13 @@ function Tariffs({ who }) {
             [t('topup.kind'), (x) => t(`kind.${x.kind}`)],
             [t('tariffs.version'), (x) => num(x.version), 'n'],
             [t('tariffs.from'), (x) => dateTime(x.effectiveFrom)],
-            [t('tariffs.blocks', { currency: cur }), (x) => html`<bdi dir="ltr">${blockText(x)}</bdi>`],
+            [
+              t('tariffs.blocks', { currency: cur }),
+              (x) =>
+                x.tou
+                  ? html`<span data-testid="tou-summary">${t('tariffs.schemeTou')}: ${touText(x, exp)}</span>`
+                  : html`<bdi dir="ltr">${blockText(x)}</bdi>`,
+            ],
             [
               t('tariffs.change'),
               (x) =>
@@ -797,7 +987,13 @@ function Tariffs({ who }) {
         <input id="tariff-subsidised" type="checkbox" checked=${form.subsidised} onChange=${set('subsidised')} />
         ${t('tariffs.subsidised')}
       </label>
-      <fieldset class="blocks">
+      <fieldset class="scheme">
+        <legend>${t('tariffs.scheme')}</legend>
+        <label class="check" for="tariff-scheme-blocks"><input id="tariff-scheme-blocks" type="radio" name="scheme" value="blocks" checked=${scheme === 'blocks'} onChange=${() => setScheme('blocks')} /> ${t('tariffs.schemeBlocks')}</label>
+        <label class="check" for="tariff-scheme-tou"><input id="tariff-scheme-tou" type="radio" name="scheme" value="tou" checked=${scheme === 'tou'} onChange=${() => setScheme('tou')} /> ${t('tariffs.schemeTou')}</label>
+      </fieldset>
+      ${scheme === 'tou' ? html`<${TouEditor} seasons=${seasons} setSeasons=${setSeasons} errors=${errors} unit=${unit} cur=${cur} />` : null}
+      <fieldset class="blocks" hidden=${scheme !== 'blocks'}>
         <legend>${t('tariffs.blocksLegend')}</legend>
         <p class="hint">${t('tariffs.blocksHint', { unit })}</p>
         ${blocks.map(
@@ -840,6 +1036,65 @@ function Tariffs({ who }) {
   <//>`;
 }
 
+/** The time-of-use part of the tariff form: seasons (date ranges), each with its periods and prices. */
+function TouEditor({ seasons, setSeasons, errors, unit, cur }) {
+  const setSeason = (si, patch) => setSeasons(seasons.map((z, j) => (j === si ? { ...z, ...patch } : z)));
+  const setPeriod = (si, pi, patch) =>
+    setSeason(si, { periods: seasons[si].periods.map((p, j) => (j === pi ? { ...p, ...patch } : p)) });
+  const value = (e) => e.currentTarget.value;
+  return html`<fieldset class="tou" data-testid="tou-editor">
+    <legend>${t('tariffs.touLegend')}</legend>
+    <p class="hint">${t('tariffs.touHint')}</p>
+    ${seasons.map(
+      (z, si) => html`<fieldset class="season" data-testid="season">
+        <legend>${t('tariffs.season', { n: num(si + 1) })}</legend>
+        <div class="grid-fields">
+          <${Field} id=${`season-name-${si}`} label=${t('tariffs.seasonName')} value=${z.name} error=${errors[`season${si}`]} onInput=${(e) => setSeason(si, { name: value(e) })} />
+          <${Field} id=${`season-from-${si}`} dir="ltr" label=${t('tariffs.seasonFrom')} value=${z.from} error=${errors[`seasonDays${si}`]} onInput=${(e) => setSeason(si, { from: value(e) })} />
+          <${Field} id=${`season-to-${si}`} dir="ltr" label=${t('tariffs.seasonTo')} value=${z.to} onInput=${(e) => setSeason(si, { to: value(e) })} />
+        </div>
+        ${z.periods.map((p, pi) => {
+          const key = `${si}-${pi}`;
+          return html`<div class="block-row" data-testid="period-row">
+            <${Field} id=${`period-name-${key}`} label=${t('tariffs.periodName', { n: num(pi + 1) })} value=${p.name} error=${errors[`periodName${key}`]} onInput=${(e) => setPeriod(si, pi, { name: value(e) })} />
+            <div class="field">
+              <label for=${`period-days-${key}`}>${t('tariffs.periodDays')}</label>
+              <select id=${`period-days-${key}`} value=${p.days} onChange=${(e) => setPeriod(si, pi, { days: value(e) })}>
+                <option value="all">${t('tariffs.days.all')}</option>
+                <option value="weekday">${t('tariffs.days.weekday')}</option>
+                <option value="weekend">${t('tariffs.days.weekend')}</option>
+              </select>
+            </div>
+            <${Field} id=${`period-from-${key}`} inputmode="numeric" dir="ltr" label=${t('tariffs.fromHour')} value=${p.fromHour} error=${errors[`hours${key}`]} onInput=${(e) => setPeriod(si, pi, { fromHour: value(e) })} />
+            <${Field} id=${`period-to-${key}`} inputmode="numeric" dir="ltr" label=${t('tariffs.toHour')} value=${p.toHour} onInput=${(e) => setPeriod(si, pi, { toHour: value(e) })} />
+            <${Field} id=${`period-price-${key}`} inputmode="decimal" dir="ltr" label=${t('tariffs.periodPrice', { unit, currency: cur })} value=${p.price} error=${errors[`periodPrice${key}`]} onInput=${(e) => setPeriod(si, pi, { price: value(e) })} />
+            ${
+              z.periods.length > 1
+                ? html`<button type="button" class="link" onClick=${() => setSeason(si, { periods: z.periods.filter((_, j) => j !== pi) })}>
+                    ${t('tariffs.removePeriod', { n: num(pi + 1) })}
+                  </button>`
+                : null
+            }
+          </div>`;
+        })}
+        <button type="button" onClick=${() => setSeason(si, { periods: [...z.periods, { ...EMPTY_PERIOD }] })} disabled=${z.periods.length >= 48}>
+          ${t('tariffs.addPeriod')}
+        </button>
+        ${
+          seasons.length > 1
+            ? html`<button type="button" class="link" onClick=${() => setSeasons(seasons.filter((_, j) => j !== si))}>
+                ${t('tariffs.removeSeason', { n: num(si + 1) })}
+              </button>`
+            : null
+        }
+      </fieldset>`,
+    )}
+    <button type="button" onClick=${() => setSeasons([...seasons, structuredClone(EMPTY_SEASON)])} disabled=${seasons.length >= 12}>
+      ${t('tariffs.addSeason')}
+    </button>
+  </fieldset>`;
+}
+
 /** Vendors with their float; a vendor's kiosks, and a new kiosk whose key is shown this once. */
 function Vendors({ who }) {
   const { data, error } = useApi('/api/v1/vendors');
@@ -876,13 +1131,13 @@ function Vendors({ who }) {
             [
               t('kiosk.float'),
               (x) =>
-                html`<bdi dir="ltr">${num(formatMinor(x.floatMinor, who.utility.exponent))}</bdi> ${who.utility.currency}`,
+                html`<${Money} value=${formatMinor(x.floatMinor, who.utility.exponent)} currency=${who.utility.currency} />`,
               'n',
             ],
             [
               t('vendors.creditLimit'),
               (x) =>
-                html`<bdi dir="ltr">${num(formatMinor(x.creditLimitMinor, who.utility.exponent))}</bdi> ${who.utility.currency}`,
+                html`<${Money} value=${formatMinor(x.creditLimitMinor, who.utility.exponent)} currency=${who.utility.currency} />`,
               'n',
             ],
             [
@@ -1116,7 +1371,7 @@ function Transfer() {
             <div><dt>${t('transfer.holder')}</dt><dd data-testid="holder"><bdi>${account.customer.name}</bdi></dd></div>
             <div><dt>${t('transfer.premise')}</dt><dd><bdi>${account.premise.address}</bdi>${account.premise.area ? html` · <bdi>${account.premise.area}</bdi>` : ''}</dd></div>
             <div><dt>${t('transfer.subsidy')}</dt><dd>${yesNo(account.subsidyEligible)}</dd></div>
-            <div><dt>${t('meter.credit')}</dt><dd><bdi dir="ltr">${num(account.balance)}</bdi> ${account.currency}</dd></div>
+            <div><dt>${t('meter.credit')}</dt><dd><${Money} value=${account.balance} currency=${account.currency} /></dd></div>
             <div><dt>${t('fleet.meters')}</dt><dd><bdi dir="ltr">${account.meters.map((m) => m.serial).join(', ') || '—'}</bdi></dd></div>
           </dl>`
         : null
@@ -1253,6 +1508,7 @@ function Cases({ query, navigate }) {
       data
         ? html`<${SimpleTable}
           caption=${t('cases.title')}
+          empty=${t('cases.none')}
           rows=${data.cases}
           cols=${[
             [
@@ -1260,7 +1516,7 @@ function Cases({ query, navigate }) {
               (c) => html`<a href=${`/#/service/cases/${c.id}`}><bdi dir="ltr">${c.number}</bdi></a>`,
             ],
             [t('cases.subject'), (c) => c.subject],
-            [t('cases.category'), (c) => t(`category.${c.category}`)],
+            [t('cases.category'), (c) => categoryLabel(c.category)],
             [t('cases.status'), (c) => html`<span class="badge">${t(`status.${c.status}`)}</span>`],
             [t('cases.assignee'), (c) => (c.assignee ? html`<bdi>${c.assignee.name}</bdi>` : '—')],
             [
@@ -1274,8 +1530,7 @@ function Cases({ query, navigate }) {
   <//>`;
 }
 
-const CASE_CHANNELS = ['phone', 'walk_in', 'email', 'sms'];
-const CASE_CATEGORIES = ['complaint', 'request', 'meter_fault', 'billing_dispute'];
+const CASE_CHANNELS = ['phone', 'walk_in', 'email', 'sms', 'chat', 'whatsapp', 'national'];
 
 /** The staff a case can go to, "me" first: options of a <select> whose empty value means nobody. */
 function AssigneeOptions({ staff }) {
@@ -1291,18 +1546,30 @@ function AssigneeOptions({ staff }) {
  * the customer found by meter serial, account number or name (their account and meter come with them), the
  * subject and description, and who works it.
  */
-function CaseNew({ navigate }) {
+function CaseNew({ navigate, query }) {
   const staff = useApi('/api/v1/staff');
+  const cats = useApi('/api/v1/case-categories');
+  // From the screen pop: the caller's customer (and account) and number come with the link; channel phone.
+  const caller = query?.get('caller') ?? '';
+  const fromPop = query?.get('customer')
+    ? {
+        id: null,
+        customer: { id: query.get('customer'), name: query.get('name') ?? '' },
+        account: query.get('account') ? { id: query.get('account'), number: '' } : null,
+        serial: '',
+      }
+    : null;
   const [form, setForm] = useState({
     channel: 'phone',
     category: 'complaint',
     subject: '',
     description: '',
     assignee: 'me',
+    externalRef: '',
   });
   const [q, setQ] = useState('');
   const [found, setFound] = useState(null);
-  const [picked, setPicked] = useState(null);
+  const [picked, setPicked] = useState(fromPop);
   const [errors, setErrors] = useState({});
   const { busy, error: failure, setError: setFailure, run } = useTask();
   const set = (key) => (e) => setForm({ ...form, [key]: e.currentTarget.value });
@@ -1324,6 +1591,8 @@ function CaseNew({ navigate }) {
     const errs = {};
     if (!picked) errs.customer = t('cases.pickCustomer');
     if (!form.subject.trim()) errs.subject = t('cases.subjectRequired');
+    if (form.channel === 'national' && !form.externalRef.trim())
+      errs.externalRef = t('cases.externalRefRequired');
     setErrors(errs);
     if (Object.keys(errs).length > 0) return;
     // Opening takes an id: "me" is the signed-in user's own row of the staff list.
@@ -1338,8 +1607,10 @@ function CaseNew({ navigate }) {
             description: form.description.trim(),
             customerId: picked.customer.id,
             ...(picked.account ? { accountId: picked.account.id } : {}),
-            meterId: picked.id,
+            ...(picked.id ? { meterId: picked.id } : {}),
             ...(assigneeId ? { assigneeId } : {}),
+            ...(form.channel === 'national' ? { externalRef: form.externalRef.trim() } : {}),
+            ...(caller && /^\+?\d{3,20}$/.test(caller) ? { callerNumber: caller } : {}),
           },
         }),
       { show: (created) => navigate(`/service/cases/${created.id}`) },
@@ -1348,6 +1619,11 @@ function CaseNew({ navigate }) {
 
   return html`<${Screen} name="case-new" title=${t('cases.new')}>
     <p><a href="/#/service/cases">${t('cases.back')}</a></p>
+    ${
+      fromPop
+        ? html`<p role="status" data-testid="case-caller">${t('cases.forCaller', { name: `\u2068${fromPop.customer.name}\u2069`, number: `\u2066${num(caller)}\u2069` })}</p>`
+        : null
+    }
     <form class="inline" role="search" onSubmit=${search} novalidate>
       <div class="field">
         <label for="case-find">${t('cases.find')}</label>
@@ -1392,9 +1668,19 @@ function CaseNew({ navigate }) {
       <div class="field">
         <label for="case-category">${t('cases.category')}</label>
         <select id="case-category" value=${form.category} onChange=${set('category')}>
-          ${CASE_CATEGORIES.map((c) => html`<option value=${c}>${t(`category.${c}`)}</option>`)}
+          ${(cats.data?.categories ?? [{ category: 'complaint' }])
+            .filter((c) => c.active !== false)
+            .map(
+              (c) =>
+                html`<option value=${c.category}>${categoryLabel(c.category, cats.data?.categories)}</option>`,
+            )}
         </select>
       </div>
+      ${
+        form.channel === 'national'
+          ? html`<${Field} id="case-external-ref" dir="ltr" label=${t('cases.externalRef')} value=${form.externalRef} error=${errors.externalRef} maxlength="100" onInput=${set('externalRef')} />`
+          : null
+      }
       <${Field} id="case-subject" label=${t('cases.subject')} value=${form.subject} error=${errors.subject} maxlength="200" onInput=${set('subject')} />
       <div class="field">
         <label for="case-description">${t('cases.description')}</label>
@@ -1413,6 +1699,48 @@ function CaseNew({ navigate }) {
 }
 
 const NEXT_STATUS = ['in_progress', 'waiting_customer', 'resolved', 'closed'];
+
+/** Sends a technician: the case becomes a work order whose result comes back into it. */
+function VisitForm({ caseId, technicians, done }) {
+  const [who, setWho] = useState('');
+  const [text, setText] = useState('');
+  const [notice, setNotice] = useState(null);
+  const { busy, error, run } = useTask();
+  const send = (e) => {
+    e.preventDefault();
+    if (!text.trim()) return;
+    run(
+      () =>
+        api('POST', `/api/v1/cases/${caseId}/work-orders`, {
+          body: { technicianId: who || null, instructions: text.trim() },
+        }),
+      {
+        show: (w) => {
+          setNotice(t('cases.visitSent', { number: `\u2066${w.number}\u2069` }));
+          setText('');
+          done();
+        },
+      },
+    );
+  };
+  return html`<form onSubmit=${send} novalidate data-testid="case-visit">
+    <h2>${t('cases.visit')}</h2>
+    <div class="field">
+      <label for="visit-technician">${t('cases.visitTechnician')}</label>
+      <select id="visit-technician" value=${who} onChange=${(e) => setWho(e.currentTarget.value)}>
+        <option value="">${t('cases.visitAnyone')}</option>
+        ${technicians.map((u) => html`<option value=${u.id}>${u.name}</option>`)}
+      </select>
+    </div>
+    <div class="field">
+      <label for="visit-instructions">${t('orders.instructions')}</label>
+      <textarea id="visit-instructions" rows="2" value=${text} onInput=${(e) => setText(e.currentTarget.value)}></textarea>
+    </div>
+    ${notice ? html`<p role="status">${notice}</p>` : null}
+    <${Alert}>${error}<//>
+    <button type="submit" disabled=${busy}>${t('cases.visitSend')}</button>
+  </form>`;
+}
 
 function CasePage({ params }) {
   const { data, error, reload } = useApi(`/api/v1/cases/${params.id}`);
@@ -1476,8 +1804,11 @@ function CasePage({ params }) {
       c
         ? html`<dl class="facts">
             <div><dt>${t('cases.status')}</dt><dd data-testid="case-status">${t(`status.${c.status}`)}</dd></div>
-            <div><dt>${t('cases.category')}</dt><dd>${t(`category.${c.category}`)}</dd></div>
-            <div><dt>${t('receipt.customer')}</dt><dd><bdi>${c.customer?.name ?? '—'}</bdi></dd></div>
+            <div><dt>${t('cases.category')}</dt><dd>${categoryLabel(c.category)}</dd></div>
+            ${c.externalRef ? html`<div><dt>${t('cases.externalRef')}</dt><dd><bdi dir="ltr">${c.externalRef}</bdi></dd></div>` : null}
+            ${c.department ? html`<div><dt>${t('cases.department')}</dt><dd data-testid="case-department"><bdi>${c.department.name}</bdi></dd></div>` : null}
+            ${c.callerNumber ? html`<div><dt>${t('cases.caller')}</dt><dd><bdi dir="ltr">${num(c.callerNumber)}</bdi></dd></div>` : null}
+            <div><dt>${t('receipt.customer')}</dt><dd><bdi>${c.customer?.name ?? '—'}</bdi>${c.customer ? html` · <a href=${`/#/service/customers/${c.customer.id}/messages`} data-testid="customer-messages">${t('messages.link')}</a>` : null}</dd></div>
             <div><dt>${t('cases.due')}</dt><dd>${dateTime(c.slaDueAt)}</dd></div>
             <div><dt>${t('cases.channel')}</dt><dd>${t(`channel.${c.channel}`)}</dd></div>
             ${c.meter ? html`<div><dt>${t('receipt.meter')}</dt><dd><a href=${`/#/ops/meters/${c.meter.id}`}><bdi dir="ltr">${num(c.meter.serial)}</bdi></a></dd></div>` : null}
@@ -1499,12 +1830,7 @@ function CasePage({ params }) {
                 <${Alert} kind="ok">${assignNotice}<//>`
           }
           <form class="case-move" onSubmit=${move} novalidate>
-            <div class="field">
-              <label for="case-next">${t('cases.moveTo')}</label>
-              <select id="case-next" value=${chosen} onChange=${(e) => setStatus(e.currentTarget.value)}>
-                ${nextStatuses.map((s) => html`<option value=${s}>${t(`status.${s}`)}</option>`)}
-              </select>
-            </div>
+            <${StatusSelect} id="case-next" label=${t('cases.moveTo')} value=${chosen} options=${nextStatuses} names="status" onChoose=${setStatus} />
             <div class="field">
               <label for="case-note">${t('cases.note')}</label>
               <textarea id="case-note" rows="3" value=${note} onInput=${(e) => setNote(e.currentTarget.value)}></textarea>
@@ -1512,6 +1838,11 @@ function CasePage({ params }) {
             <${Alert}>${moveError}<//>
             <button type="submit" class="primary" disabled=${busy}>${t('cases.update')}</button>
           </form>
+          ${
+            c.status === 'resolved' || c.status === 'closed'
+              ? null
+              : html`<${VisitForm} caseId=${c.id} technicians=${(staff.data?.users ?? []).filter((u) => u.role === 'technician')} done=${reload} />`
+          }
           <h2>${t('cases.timeline')}</h2>
           <ol class="timeline">
             ${c.events.map(
@@ -1534,7 +1865,8 @@ function CasePage({ params }) {
 }
 
 function Kpi() {
-  const from = new Date(Date.now() - 30 * 86_400_000).toISOString();
+  // Fixed once per visit: a new `from` on every render would make a new request on every render.
+  const [from] = useState(() => new Date(Date.now() - 30 * 86_400_000).toISOString());
   const { data, error } = useApi(`/api/v1/cases/kpi?from=${encodeURIComponent(from)}`);
   const pct = (x) => (x === null ? '—' : `${num(Math.round(x * 100))}%`);
   const mins = (s) => (s === null ? '—' : t('kpi.minutes', { n: num(Math.round(s / 60)) }));
@@ -1591,9 +1923,12 @@ export function staffNav(who) {
   const link = (path, key) => ({ href: `/#${path}`, label: t(key) });
   if (who.role === 'service') {
     return [
+      link('/service/pop', 'nav.pop'),
       link('/service/cases', 'nav.cases'),
+      link('/service/centre-kpi', 'nav.centreKpi'),
       link('/service/kpi', 'nav.kpi'),
       link('/service/transfer', 'nav.transfer'),
+      link('/service/deceased', 'nav.deceased'),
       link('/ops/meters', 'nav.meters'),
       link('/ops/alerts', 'nav.alerts'),
     ];
@@ -1601,6 +1936,8 @@ export function staffNav(who) {
   if (who.role === 'technician')
     return [
       link('/ops/meters', 'nav.meters'),
+      link('/field', 'nav.field'),
+      link('/tech/work-orders', 'nav.workOrders'),
       link('/tech/commission', 'nav.commission'),
       link('/ops/alerts', 'nav.alerts'),
     ];
@@ -1609,11 +1946,18 @@ export function staffNav(who) {
     link('/ops/meters', 'nav.meters'),
     link('/ops/alerts', 'nav.alerts'),
     link('/ops/reports', 'nav.reports'),
+    link('/ops/losses', 'nav.losses'),
+    link('/service/pop', 'nav.pop'),
     link('/service/cases', 'nav.cases'),
+    link('/service/centre-kpi', 'nav.centreKpi'),
     link('/service/transfer', 'nav.transfer'),
+    link('/service/deceased', 'nav.deceased'),
     link('/tech/commission', 'nav.commission'),
+    link('/field/campaigns', 'nav.fieldCampaigns'),
     link('/ops/tariffs', 'nav.tariffs'),
     link('/ops/vendors', 'nav.vendors'),
     link('/ops/audit', 'nav.audit'),
+    link('/ops/import', 'nav.import'),
+    ...(who.role === 'admin' ? [link('/admin/settings', 'nav.settings')] : []),
   ];
 }

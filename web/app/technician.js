@@ -9,11 +9,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api } from './api.js';
 import { html } from './html.js';
-import { dateTime, num, problemText, t } from './i18n.js';
+import { currentLang, dateTime, num, problemText, t } from './i18n.js';
 import { formatMinor, latinDigits } from './money.js';
-import { Alert, Confirm, Screen, Submit, Token, useTask } from './ui.js';
+import { Alert, Confirm, Money, Screen, Submit, Token, useTask } from './ui.js';
 
-const STEPS = ['meter', 'credentials', 'keyChange', 'keyCheck', 'testToken', 'reading', 'relay'];
+const STEPS = ['meter', 'credentials', 'keyChange', 'keyCheck', 'testToken', 'reading', 'relay', 'activate'];
 const PENDING = new Set(['queued', 'sent']);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -62,6 +62,12 @@ function StepHead({ n, name, result, current }) {
   </h2>`;
 }
 
+/** The STS parameters a new meter is registered with; each must be filled in. */
+const STS_FIELDS = ['iin', 'drn', 'sgc', 'ti', 'krn', 'kt', 'ea'];
+
+/** "A, B and C" in the reader's language. */
+const listOf = (items) => new Intl.ListFormat(currentLang(), { type: 'conjunction' }).format(items);
+
 /** Step 1: find the meter by serial, or register it with its STS parameters. */
 function MeterStep({ onDone }) {
   const [serial, setSerial] = useState('');
@@ -79,6 +85,7 @@ function MeterStep({ onDone }) {
     baseDate: '2014-01-01',
   });
   const { busy, error, setError, run } = useTask();
+  const [invalid, setInvalid] = useState({});
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
 
   async function find(e) {
@@ -95,9 +102,18 @@ function MeterStep({ onDone }) {
     onDone(m, t(registered ? 'tech.registered' : 'tech.found', { serial: m.serial }));
   }
 
+  /** Marks the named fields and says which they are, by their labels, in one sentence. */
+  function refuse(fields, key) {
+    setInvalid(Object.fromEntries(fields.map((k) => [k, t(key, { field: t(`tech.sts.${k}`) })])));
+    setError(t('form.checkFields', { fields: listOf(fields.map((k) => t(`tech.sts.${k}`))) }));
+  }
+
   async function register(e) {
     e.preventDefault();
     const n = (k) => Number(digits(form[k]));
+    const empty = STS_FIELDS.filter((k) => digits(form[k]).trim() === '');
+    if (empty.length > 0) return refuse(empty, 'form.fieldRequired');
+    setInvalid({});
     // Registered, the step is done: the button stays busy.
     await run(
       () =>
@@ -119,13 +135,41 @@ function MeterStep({ onDone }) {
             },
           },
         }),
-      { leaves: true, show: (m) => use(m, true) },
+      {
+        leaves: true,
+        show: (m) => use(m, true),
+        // The API names the fields it refused (`body.sts.drn`): the form names them by their labels.
+        describe: (err) => {
+          const named = (err.problem?.issues ?? [])
+            .map((i) =>
+              String(i.field ?? '')
+                .split('.')
+                .at(-1),
+            )
+            .filter((k) => STS_FIELDS.includes(k));
+          if (named.length === 0) return problemText(err);
+          const fields = [...new Set(named)];
+          setInvalid(
+            Object.fromEntries(fields.map((k) => [k, t('form.fieldInvalid', { field: t(`tech.sts.${k}`) })])),
+          );
+          return t('form.checkFields', { fields: listOf(fields.map((k) => t(`tech.sts.${k}`))) });
+        },
+      },
     );
   }
 
   const numField = (k, dir = 'ltr') => html`<div class="field">
     <label for=${`sts-${k}`}>${t(`tech.sts.${k}`)}</label>
-    <input id=${`sts-${k}`} inputmode="numeric" dir=${dir} value=${form[k]} onInput=${set(k)} />
+    <input
+      id=${`sts-${k}`}
+      inputmode="numeric"
+      dir=${dir}
+      value=${form[k]}
+      onInput=${set(k)}
+      aria-invalid=${invalid[k] ? 'true' : undefined}
+      aria-describedby=${invalid[k] ? `sts-${k}-error` : undefined}
+    />
+    ${invalid[k] ? html`<p class="field-error" id=${`sts-${k}-error`}>${invalid[k]}</p>` : null}
   </div>`;
 
   return html`<form class="inline" role="search" onSubmit=${find} novalidate>
@@ -393,7 +437,7 @@ function ReadingFacts({ reading, who }) {
           ${reading.volumeL !== null ? html`<div><dt>${t('tech.volume')}</dt><dd><bdi dir="ltr">${num(formatMinor(reading.volumeL, 3))} m³</bdi></dd></div>` : null}
           ${
             reading.creditMinor !== null
-              ? html`<div><dt>${t('meter.credit')}</dt><dd><bdi dir="ltr">${num(formatMinor(reading.creditMinor, who.utility.exponent))}</bdi> ${who.utility.currency}</dd></div>`
+              ? html`<div><dt>${t('meter.credit')}</dt><dd><${Money} value=${formatMinor(reading.creditMinor, who.utility.exponent)} currency=${who.utility.currency} /></dd></div>`
               : null
           }
           ${reading.relay !== null ? html`<div><dt>${t('tech.relay')}</dt><dd>${t(reading.relay ? 'tech.relayClosed' : 'tech.relayOpen')}</dd></div>` : null}
@@ -489,6 +533,45 @@ function RelayStep({ meter, onDone, onFail, alive }) {
     <//>`;
 }
 
+/**
+ * Step 8: the meter moves to installed (commissioned) and then to active, so Rasid charges, alerts and
+ * disconnects it; when it cannot be active (no account, no vending key) the step says why.
+ */
+function ActivateStep({ meter, onDone, onFail }) {
+  const task = useTask(errorText);
+  const { busy, error } = task;
+
+  async function run() {
+    await task.run(
+      async () => {
+        const m = await api('GET', `/api/v1/meters/${meter.id}`);
+        if (m.status === 'active') return t('tech.activeAlready');
+        if (m.status === 'registered') {
+          await api('POST', `/api/v1/meters/${meter.id}/state`, {
+            body: { to: 'installed', reason: 'commissioned' },
+          });
+        }
+        await api('POST', `/api/v1/meters/${meter.id}/state`, {
+          body: { to: 'active', reason: 'commissioning complete' },
+        });
+        return t('tech.activated');
+      },
+      {
+        show: (detail) => onDone(detail),
+        failed: (why) => onFail(t('tech.notActivated', { why })),
+        describe: (err) => {
+          const blocker = err instanceof ApiError ? err.problem?.blocker : null;
+          return blocker ? t(`lifecycle.blocker.${blocker}`) : errorText(err);
+        },
+      },
+    );
+  }
+
+  return html`<p>${t('tech.activateHint')}</p>
+    <div class="actions"><button type="button" class="primary" disabled=${busy} onClick=${run}>${t('tech.activate')}</button></div>
+    <${Alert}>${error}<//>`;
+}
+
 export function Commission({ who }) {
   const [meter, setMeter] = useState(null);
   const [results, setResults] = useState({});
@@ -557,6 +640,8 @@ export function Commission({ who }) {
         return html`<${ReadingStep} ...${common} onDone=${ok(name)} />`;
       case 'relay':
         return html`<${RelayStep} ...${common} onDone=${ok(name)} />`;
+      case 'activate':
+        return html`<${ActivateStep} ...${common} onDone=${ok(name)} />`;
       default:
         return null;
     }
@@ -564,6 +649,8 @@ export function Commission({ who }) {
 
   const done = at >= STEPS.length;
   const failures = STEPS.filter((s) => results[s]?.status === 'failed').length;
+  // A skipped step (the key change, say) is not a passed one: the report names it.
+  const skipped = STEPS.filter((s) => results[s]?.status === 'skipped');
   return html`<${Screen} name="commission" title=${meter ? t('tech.titleMeter', { serial: meter.serial }) : t('tech.title')} wide>
     <p class="lead no-print">${t('tech.lead')}</p>
     <ol class="wizard">
@@ -585,8 +672,16 @@ export function Commission({ who }) {
       done
         ? html`<section class="report" aria-labelledby="report-title" data-testid="commission-report">
             <h2 id="report-title">${t('tech.report', { serial: meter.serial })}</h2>
-            <p class=${`verdict ${failures === 0 ? 'ok' : 'bad'}`} data-testid="verdict">
-              ${failures === 0 ? t('tech.commissioned') : t('tech.notCommissioned', { n: num(failures) })}
+            <p class=${`verdict ${failures > 0 ? 'bad' : skipped.length > 0 ? 'warn' : 'ok'}`} data-testid="verdict">
+              ${
+                failures > 0
+                  ? t('tech.notCommissioned', { n: num(failures) })
+                  : skipped.length > 0
+                    ? t('tech.commissionedSkipped', {
+                        steps: listOf(skipped.map((s) => t(`tech.step.${s}`))),
+                      })
+                    : t('tech.commissioned')
+              }
             </p>
             <div class="actions">
               <button type="button" onClick=${() => window.print()}>${t('common.print')}</button>

@@ -307,7 +307,16 @@ export function TopupResult({ sessionId }) {
                 <${TokenSms} sessionId=${sessionId} />`
               : html`<p class="lead">${t('topup.creditAdded')}</p>`
           }
-          <${ReceiptView} receipt=${receipt} />
+          <${ReceiptView} receipt=${receipt} timeZone=${loadState()?.utility?.timezone} />
+          <p class="no-print">
+            <a
+              data-testid="receipt-pdf"
+              href=${`/api/v1/checkout/${encodeURIComponent(sessionId)}/receipt?lang=${currentLang()}`}
+              target="_blank"
+              rel="noopener"
+              >${t('topup.receiptPdf')}</a
+            >
+          </p>
           <p class="no-print"><a class="button" href="/">${t('topup.again')}</a></p>`
         : null
     }

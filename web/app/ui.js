@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { html } from './html.js';
-import { currentLang, num, problemText, t } from './i18n.js';
+import { currencyName, currentLang, num, problemText, receiptDateTime, t, unitName } from './i18n.js';
 
 /** One screen: its heading takes the focus when the screen changes, so keyboard and reader users follow. */
 export function Screen({ name, title, wide = false, children }) {
@@ -40,7 +40,7 @@ export function Alert({ kind = 'error', children }) {
 
 /** An amount with its currency; digits in the reader's script, always read left to right. */
 export function Money({ value, currency }) {
-  return html`<span class="money"><bdi dir="ltr">${num(value)}</bdi> ${currency ?? ''}</span>`;
+  return html`<span class="money"><bdi dir="ltr">${num(value)}</bdi> <bdi>${currency ? currencyName(currency) : ''}</bdi></span>`;
 }
 
 /** A 20-digit token in large grouped digits, left to right in both languages. */
@@ -55,8 +55,9 @@ export function Token({ grouped, label }) {
 }
 
 function lineLabel(line) {
+  // A block's number in the reader's digits (a receipt's own label writes it in Latin digits).
+  if (line.code === 'block' && line.block !== undefined) return t('quote.block', { block: num(line.block) });
   if (line.label) return line.label[currentLang()] ?? line.label.en;
-  if (line.code === 'block') return t('quote.block', { block: num(line.block ?? '') });
   return t(`quote.${line.code}`);
 }
 
@@ -77,7 +78,7 @@ export function QuoteLines({ lines, currency, units, unit, caption }) {
             ${lineLabel(l)}
             ${
               l.units
-                ? html`<span class="sub"><bdi dir="ltr">${num(l.units)} ${unit} × ${num(l.price ?? '')}</bdi></span>`
+                ? html`<span class="sub"><bdi dir="ltr">${num(l.units)}</bdi> ${unitName(unit)} × <bdi dir="ltr">${num(l.price ?? '')}</bdi></span>`
                 : null
             }
           </th>
@@ -88,23 +89,29 @@ export function QuoteLines({ lines, currency, units, unit, caption }) {
     <tfoot>
       <tr>
         <th scope="row">${t('quote.units')}</th>
-        <td class="n"><strong><bdi dir="ltr">${num(units)} ${unit}</bdi></strong></td>
+        <td class="n"><strong><bdi dir="ltr">${num(units)}</bdi> ${unitName(unit)}</strong></td>
       </tr>
     </tfoot>
   </table>`;
 }
 
-/** The receipt the API returns (JSON), shown in the page and printable. */
-export function ReceiptView({ receipt }) {
+/**
+ * The receipt the API returns (JSON), shown in the page and printable: the number a kiosk's reprint accepts
+ * (the sale's first eight characters) and the sale's date and time in the utility's zone (`timeZone` for a
+ * receipt issued before receipts carried their zone).
+ */
+export function ReceiptView({ receipt, timeZone }) {
   const r = receipt;
+  const zone = r.utility.timeZone ?? timeZone;
   return html`<section class="receipt" aria-labelledby="receipt-title">
     <h2 id="receipt-title">${t('receipt.title')}</h2>
     <dl class="facts">
-      <div><dt>${t('receipt.number')}</dt><dd><bdi dir="ltr">${num(r.receiptNumber.slice(0, 8).toUpperCase())}</bdi></dd></div>
-      <div><dt>${t('receipt.meter')}</dt><dd><bdi dir="ltr">${num(r.meter.serial)}</bdi></dd></div>
-      <div><dt>${t('receipt.customer')}</dt><dd><bdi>${r.meter.customerName}</bdi></dd></div>
-      <div><dt>${t('receipt.account')}</dt><dd><bdi dir="ltr">${num(r.meter.accountNumber)}</bdi></dd></div>
+      <div class="whole"><dt>${t('receipt.date')}</dt><dd><bdi data-testid="receipt-date"><time datetime=${r.issuedAt}>${receiptDateTime(r.issuedAt, zone)}</time></bdi></dd></div>
+      <div><dt>${t('receipt.number')}</dt><dd><bdi dir="ltr" data-testid="receipt-number">${num(r.receiptNumber.slice(0, 8).toUpperCase())}</bdi></dd></div>
       <div><dt>${t('receipt.paid')}</dt><dd><${Money} value=${r.amountPaid} currency=${r.utility.currency} /></dd></div>
+      <div><dt>${t('receipt.meter')}</dt><dd><bdi dir="ltr">${num(r.meter.serial)}</bdi></dd></div>
+      <div><dt>${t('receipt.account')}</dt><dd><bdi dir="ltr">${num(r.meter.accountNumber)}</bdi></dd></div>
+      <div class="whole"><dt>${t('receipt.customer')}</dt><dd><bdi>${r.meter.customerName}</bdi></dd></div>
     </dl>
     <${QuoteLines}
       lines=${r.lines}
@@ -169,6 +176,8 @@ export function useApi(path, deps = []) {
       shown.current = path;
       setData(null);
     }
+    // No path yet (a screen waiting for its query): nothing to fetch.
+    if (path === null) return;
     api('GET', path).then(
       (d) => live && setData(d),
       (err) => live && setError(problemText(err)),
@@ -199,8 +208,8 @@ export function Confirm({ id = 'confirm', open, title, children, onConfirm, onCa
   </dialog>`;
 }
 
-/** A table with a caption, one column per [label, cell(row), class?]; "nothing to show" when empty. */
-export function SimpleTable({ caption, rows, cols, testid }) {
+/** A table with a caption, one column per [label, cell(row), class?]; `empty` (what to do next) or "nothing to show" when empty. */
+export function SimpleTable({ caption, rows, cols, testid, empty }) {
   return html`<div class="table-scroll">
     <table data-testid=${testid}>
       <caption>${caption}</caption>
@@ -208,7 +217,7 @@ export function SimpleTable({ caption, rows, cols, testid }) {
         <tr>${cols.map(([label, , cls]) => html`<th scope="col" class=${cls ?? ''}>${label}</th>`)}</tr>
       </thead>
       <tbody>
-        ${rows.length === 0 ? html`<tr><td colspan=${cols.length}>${t('common.none')}</td></tr>` : null}
+        ${rows.length === 0 ? html`<tr><td colspan=${cols.length}>${empty ?? t('common.none')}</td></tr>` : null}
         ${rows.map((r) => html`<tr>${cols.map(([, cell, cls]) => html`<td class=${cls ?? ''}>${cell(r)}</td>`)}</tr>`)}
       </tbody>
     </table>
