@@ -8,14 +8,10 @@ export function registerMigrateCommand(program: Command): void {
     .description('apply the database migrations (PGlite in DATA_DIR, or DATABASE_URL) and print each result')
     .action(async () => {
       const config = loadConfig(process.env);
-      const { createDatabase } = await import('../store/db.ts');
+      const { createConfiguredStore } = await import('./store.ts');
       const { migrateToLatest } = await import('../store/migrate.ts');
       const log = pino({ level: config.logLevel });
-      const store = await createDatabase({
-        ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
-        dataDir: config.dataDir,
-        poolSize: 1,
-      });
+      const store = await createConfiguredStore(config, 1);
       try {
         const outcome = await migrateToLatest(store.db);
         for (const r of outcome.results) process.stdout.write(`${r.migrationName}: ${r.status}\n`);

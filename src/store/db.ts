@@ -13,6 +13,8 @@ export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   /** Rasid's data folder: PGlite lives in `<dataDir>/pglite`; ':memory:' keeps it in memory. */
   dataDir: string;
+  /** PGlite's shared buffers in MB (embedded store only; PGlite's own default is 160). */
+  sharedBuffersMb?: number | undefined;
   /** Connections in the `pg` pool (PostgreSQL only). */
   poolSize?: number | undefined;
   /** Errors of idle pooled connections (the pool already dropped the connection). */
@@ -85,10 +87,15 @@ const PG_TYPES = {
  */
 export async function createDatabase(options: DatabaseOptions): Promise<Store> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options);
-  if (options.dataDir === ':memory:') return openPglite(await PGlite.create());
+  // Set at every start: PGlite writes it into the data folder's configuration.
+  const postgresqlconf =
+    options.sharedBuffersMb === undefined
+      ? {}
+      : { postgresqlconf: [`shared_buffers=${options.sharedBuffersMb}MB`] };
+  if (options.dataDir === ':memory:') return openPglite(await PGlite.create(postgresqlconf));
   const dataDir = join(options.dataDir, 'pglite');
   mkdirSync(dataDir, { recursive: true });
-  return openPglite(await PGlite.create({ dataDir }));
+  return openPglite(await PGlite.create({ dataDir, ...postgresqlconf }));
 }
 
 /** Wraps an open PGlite instance (e.g. a clone of a migrated template) as a store; `close()` closes it. */
@@ -105,6 +112,14 @@ async function openPostgres(databaseUrl: string, options: DatabaseOptions): Prom
     types: PG_TYPES,
   });
   pool.on('error', options.onPoolError ?? (() => {}));
+  // pg emits 'error' on a client whose connection ends (PostgreSQL stopped or restarted, a backend
+  // terminated). The pool listens only while the client is idle; a client checked out by kysely (a query
+  // or a transaction in flight) had no listener, and the unhandled event ended the process. The error
+  // already rejects the query that was running, and the pool drops the client on release (it is no longer
+  // queryable), so the event needs no handling of its own: it must only not be unhandled.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     return { db, dialect: 'postgres', timescale: await hasTimescale(db), pool, close: () => db.destroy() };
@@ -115,17 +130,29 @@ async function openPostgres(databaseUrl: string, options: DatabaseOptions): Prom
 }
 
 /**
+ * `shared_preload_libraries` names TimescaleDB. Without it, `create extension timescaledb` is refused with a
+ * FATAL error that ends the connection (not an ERROR a savepoint can catch), so nothing tries it then.
+ */
+export function preloadsTimescale(sharedPreloadLibraries: string): boolean {
+  return sharedPreloadLibraries
+    .split(',')
+    .map((name) => name.trim().replace(/^"|"$/g, ''))
+    .some((name) => /(^|\/)timescaledb(-[0-9.]+)?(\.so)?$/.test(name));
+}
+
+/**
  * Whether readings can use TimescaleDB here: the extension is installed in this database, or it is
- * available and creating it succeeds (tried in a transaction that is rolled back).
+ * available, the server preloads it, and creating it succeeds (tried in a transaction that is rolled back).
  */
 async function hasTimescale(db: Kysely<Database>): Promise<boolean> {
-  const { rows } = await sql<{ available: boolean; installed: boolean }>`
+  const { rows } = await sql<{ available: boolean; installed: boolean; preload: string }>`
     select exists (select 1 from pg_available_extensions where name = 'timescaledb') as available,
-           exists (select 1 from pg_extension where extname = 'timescaledb') as installed
+           exists (select 1 from pg_extension where extname = 'timescaledb') as installed,
+           current_setting('shared_preload_libraries') as preload
   `.execute(db);
   const found = rows[0];
   if (found?.installed) return true;
-  if (!found?.available) return false;
+  if (!found?.available || !preloadsTimescale(found.preload)) return false;
   const rollback = new Error('rollback');
   try {
     await db.transaction().execute(async (trx) => {

@@ -73,6 +73,8 @@ export interface KeyStore {
   seal(context: string, plaintext: Uint8Array): Buffer;
   /** Opens a {@link KeyStore.seal} box of the same context; throws a KeyStoreError otherwise. */
   open(context: string, box: Uint8Array): SecretKey;
+  /** The key meters' MQTT secrets are kept under (HMAC-SHA-256), derived from the master key for this use. */
+  meterSecretKey(): Buffer;
   /** Encrypts and stores a key; returns its id. */
   put(input: VendingKeyInput): Promise<VendingKeyId>;
   /** Decrypts a key by id; `undefined` when there is no such row. */
@@ -128,7 +130,10 @@ export function createKeyStore(options: { db: Kysely<Database>; masterKey: Uint8
 
   const columns = ['id', 'utility_id', 'sgc', 'krn', 'label', 'ciphertext', 'iv', 'auth_tag'] as const;
 
+  const meterKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'rasid:meter-secret:v1', 32));
+
   return {
+    meterSecretKey: () => Buffer.from(meterKey),
     seal(context, plaintext) {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv(ALGORITHM, sealKey, iv, { authTagLength: TAG_BYTES });

@@ -2,14 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  type Kysely,
-  type Migration,
-  type MigrationProvider,
-  type MigrationResult,
-  Migrator,
-  sql,
-} from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { type Migration, type MigrationProvider, type MigrationResult, Migrator } from 'kysely/migration';
 import type { Database } from './schema.ts';
 
 /** Rasid's migrations folder: `migrations/` at the project root. */

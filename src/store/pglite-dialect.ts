@@ -14,6 +14,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { PriorityGate } from './gate.ts';
 
 /** PGlite's text parsers for the types Rasid reads differently from its defaults (see `db.ts`). */
 export type PgliteParsers = Readonly<Record<number, (text: string, typeId?: number) => unknown>>;
@@ -25,6 +26,8 @@ export type PgliteParsers = Readonly<Record<number, (text: string, typeId?: numb
  * counts, which breaks kysely's `numUpdatedRows`).
  *
  * Like a pool of one, it deadlocks if code inside `db.transaction()` queries through `db` instead of `trx`.
+ * The gate serves waiters by the priority of the context they query from (src/store/gate.ts): the ingest's
+ * commits first, the balance engine and other background passes last.
  */
 export class PgliteDialect implements Dialect {
   readonly #client: PGliteInterface;
@@ -54,9 +57,7 @@ export class PgliteDialect implements Dialect {
 
 class PgliteDriver implements Driver {
   readonly #connection: PgliteConnection;
-  /** Resolves when the connection is free; each acquirer chains onto it. */
-  #free: Promise<void> = Promise.resolve();
-  #release: (() => void) | undefined;
+  readonly #gate = new PriorityGate();
 
   constructor(client: PGliteInterface, parsers: PgliteParsers) {
     this.#connection = new PgliteConnection(client, parsers);
@@ -65,13 +66,7 @@ class PgliteDriver implements Driver {
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    const previous = this.#free;
-    let release!: () => void;
-    this.#free = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    this.#release = release;
+    await this.#gate.acquire();
     return this.#connection;
   }
 
@@ -91,13 +86,12 @@ class PgliteDriver implements Driver {
   }
 
   async releaseConnection(): Promise<void> {
-    const release = this.#release;
-    this.#release = undefined;
-    release?.();
+    this.#gate.release();
   }
 
   async destroy(): Promise<void> {
-    await this.#free;
+    // After every query already waiting (the lowest level is served once the others are done).
+    await this.#gate.acquire('background');
     await this.#connection.close();
   }
 }

@@ -1,4 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { MeterProtocol } from '../meters/protocols.ts';
+import type { MinorUnits } from '../money.ts';
+import type { Tou } from '../tariffs/model.ts';
 
 /**
  * The kysely view of Rasid's tables. It mirrors `migrations/` column for column; a change to one is a change
@@ -35,9 +38,11 @@ export type PaymentId = Brand<string, 'PaymentId'>;
 export type CommandId = Brand<string, 'CommandId'>;
 export type GatewayId = Brand<string, 'GatewayId'>;
 export type CaseId = Brand<string, 'CaseId'>;
+export type DistrictId = Brand<string, 'DistrictId'>;
+export type SupplyPointId = Brand<string, 'SupplyPointId'>;
 
 /** Integer amount in the utility currency's minor unit (ISO 4217 exponent); signed in ledgers. */
-export type MinorUnits = Brand<bigint, 'MinorUnits'>;
+export type { MinorUnits } from '../money.ts';
 
 /** Set once on insert, readable, never updatable. */
 type Immutable<T> = ColumnType<T, T, never>;
@@ -55,9 +60,9 @@ type JsonArray<T> = ColumnType<T, JsonText<T>, never>;
 
 export type Language = 'ar' | 'en';
 export type MeterKind = 'electricity' | 'water';
-export type MeterProtocol = 'mqtt' | 'dlms' | 'modbus';
+export type { MeterProtocol } from '../meters/protocols.ts';
 export type MeterMode = 'token' | 'central';
-export type MeterStatus = 'registered' | 'active' | 'faulty' | 'decommissioned';
+export type MeterStatus = 'registered' | 'installed' | 'active' | 'suspended' | 'faulty' | 'decommissioned';
 export type AccountStatus = 'active' | 'suspended' | 'closed';
 export type Role = 'customer' | 'vendor' | 'operator' | 'technician' | 'service' | 'admin';
 export type CalendarKind = 'public_holiday' | 'declared';
@@ -80,13 +85,34 @@ export type PaymentStatus =
   | 'refunded'
   | 'partially_refunded'
   | 'disputed';
-export type CommandState = 'queued' | 'sent' | 'acknowledged' | 'failed' | 'expired';
-export type OutboxChannel = 'sms' | 'email' | 'webhook';
-export type OutboxState = 'pending' | 'sent' | 'failed';
-export type CaseChannel = 'web' | 'phone' | 'sms' | 'walk_in' | 'email';
-export type CaseCategory = 'complaint' | 'request' | 'meter_fault' | 'billing_dispute';
+export type CommandState = 'queued' | 'sent' | 'acknowledged' | 'failed' | 'expired' | 'unknown';
+export type OutboxChannel = 'sms' | 'whatsapp' | 'email' | 'webhook';
+/** pending = queued; sent = the provider accepted it; delivered or failed: the provider's receipt (0014). */
+export type OutboxState = 'pending' | 'sent' | 'delivered' | 'failed';
+/** The channels a customer can accept, in the customer's order (0014). */
+export type CustomerChannel = 'sms' | 'whatsapp' | 'email';
+export type CaseChannel = 'web' | 'phone' | 'sms' | 'email' | 'chat' | 'whatsapp' | 'walk_in' | 'national';
+/** A case category's code: the four defaults or one a utility set up (migration 0020). */
+export type CaseCategory = string;
 export type CaseStatus = 'open' | 'in_progress' | 'waiting_customer' | 'resolved' | 'closed';
-export type CaseEventKind = 'opened' | 'status' | 'note' | 'assignment' | 'first_response';
+export type FieldCampaignId = Brand<string, 'FieldCampaignId'>;
+export type FieldVisitId = Brand<string, 'FieldVisitId'>;
+export type FieldChangeId = Brand<string, 'FieldChangeId'>;
+export type FieldOutcome = 'visited' | 'nobody_home' | 'refused';
+export type FieldPremiseUse = 'residential' | 'commercial' | 'vacant' | 'other';
+export type FieldChangeKind = 'customer.phone' | 'customer.national_id' | 'account.holder' | 'meter.tamper';
+export type FieldChangeStatus = 'proposed' | 'applied' | 'rejected';
+export type CaseEventKind =
+  | 'opened'
+  | 'status'
+  | 'note'
+  | 'assignment'
+  | 'first_response'
+  | 'routed'
+  | 'work_order'
+  | 'survey';
+export type DepartmentId = Brand<string, 'DepartmentId'>;
+export type WorkOrderId = Brand<string, 'WorkOrderId'>;
 
 /** One tariff block: units up to `upToUnits` (month to date; `null` = no upper bound) at this price. */
 export interface TariffBlock {
@@ -95,14 +121,8 @@ export interface TariffBlock {
   priceMinorPerUnit: number;
 }
 
-/** A time-of-use period: local minutes since midnight, on the given ISO weekdays (1 = Monday). */
-export interface TouPeriod {
-  name: string;
-  days: number[];
-  fromMinute: number;
-  toMinute: number;
-  blocks: TariffBlock[];
-}
+/** A time-of-use schedule: seasons of periods (src/tariffs/model.ts, migration 0018). */
+export type TouSchedule = Tou;
 
 export interface UtilitiesTable {
   id: Generated<UtilityId>;
@@ -121,6 +141,27 @@ export interface UtilitiesTable {
   /** Friendly-credit night window in local minutes since midnight; null = no night window. */
   night_start_minute: number | null;
   night_end_minute: number | null;
+  /** The payment provider its customers pay through (src/payments/registry.ts); null = the default. */
+  payment_provider: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Hash of the secret the telephony system authenticates its call-record pushes with (migration 0020). */
+  contact_secret_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Settings of migration 0009 (src/utilities/settings.ts); null = Rasid's default. */
+  name_ar: ColumnType<string | null, string | null | undefined, string | null>;
+  country: ColumnType<string | null, string | null | undefined, string | null>;
+  low_credit_minor: ColumnType<bigint | null, bigint | null | undefined, bigint | null>;
+  low_credit_days: ColumnType<number | null, number | null | undefined, number | null>;
+  emergency_credit_minor: ColumnType<bigint, bigint | undefined, bigint>;
+  min_purchase_minor: ColumnType<bigint, bigint | undefined, bigint>;
+  receipt_header_en: ColumnType<string | null, string | null | undefined, string | null>;
+  receipt_header_ar: ColumnType<string | null, string | null | undefined, string | null>;
+  receipt_footer_en: ColumnType<string | null, string | null | undefined, string | null>;
+  receipt_footer_ar: ColumnType<string | null, string | null | undefined, string | null>;
+  sms_sender: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Migration 0019: days a dead holder's subsidy is held; days without a call before an outreach stalls. */
+  deceased_grace_days: ColumnType<number, number | undefined, number>;
+  outreach_stall_days: ColumnType<number, number | undefined, number>;
+  /** A district's loss share (basis points) that raises an operator alert; null = default (0022). */
+  loss_alert_bp: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
 }
 
@@ -139,10 +180,16 @@ export interface CustomersTable {
   id: Generated<CustomerId>;
   utility_id: Immutable<UtilityId>;
   name: string;
+  /** The name in Arabic when the name above is in another script (migration 0016). */
+  name_ar: ColumnType<string | null, string | null | undefined, string | null>;
   preferred_language: ColumnType<Language, Language | undefined, Language>;
   phone: string | null;
   email: string | null;
   national_id: string | null;
+  /** Channels the customer accepts, in order (migration 0014). */
+  notify_channels: ColumnType<CustomerChannel[], CustomerChannel[] | undefined, CustomerChannel[]>;
+  /** No unsolicited messages (alerts, case news); requested ones (sign-in codes) still go (0014). */
+  notify_opt_out: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
 }
 
@@ -222,8 +269,39 @@ export interface MetersTable {
   mqtt_username: string | null;
   mqtt_password_hash: string | null;
   status: ColumnType<MeterStatus, MeterStatus | undefined, MeterStatus>;
+  /** Why the meter is in its status, and since when (migration 0009). */
+  status_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  status_changed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The meter that took over this one's account (a replacement). */
+  replaced_by: ColumnType<MeterId | null, MeterId | null | undefined, MeterId | null>;
   online: ColumnType<boolean, boolean | undefined, boolean>;
   last_seen_at: Date | null;
+  /** customer (a customer's supply) or bulk (on a district's supply point; migration 0022). */
+  role: ColumnType<MeterRole, MeterRole | undefined, MeterRole>;
+  /** The district the meter belongs to (migration 0022). */
+  district_id: ColumnType<DistrictId | null, DistrictId | null | undefined, DistrictId | null>;
+  created_at: CreatedAt;
+}
+
+export type MeterRole = 'customer' | 'bulk';
+
+/** A district of the network (migration 0022, src/losses). */
+export interface DistrictsTable {
+  id: Generated<DistrictId>;
+  utility_id: Immutable<UtilityId>;
+  code: string;
+  name: string;
+  kind: MeterKind;
+  created_at: CreatedAt;
+}
+
+/** Where a district is fed, with the bulk meter measuring it (migration 0022). */
+export interface SupplyPointsTable {
+  id: Generated<SupplyPointId>;
+  utility_id: Immutable<UtilityId>;
+  district_id: DistrictId;
+  name: string;
+  meter_id: MeterId | null;
   created_at: CreatedAt;
 }
 
@@ -270,7 +348,15 @@ export interface UsersTable {
   customer_id: CustomerId | null;
   vendor_id: VendorId | null;
   disabled_at: Date | null;
+  /** May create further utilities (migration 0009). */
+  platform_admin: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
+  /** Consecutive wrong passwords (staff sign-in); reset by a right one. */
+  failed_sign_ins: Generated<number>;
+  /** Every password is refused until then (too many wrong ones). */
+  sign_in_locked_until: Date | null;
+  /** The department whose case queue the person works (migration 0020). */
+  department_id: ColumnType<DepartmentId | null, DepartmentId | null | undefined, DepartmentId | null>;
 }
 
 export interface TariffsTable {
@@ -280,6 +366,8 @@ export interface TariffsTable {
   name: string;
   kind: Immutable<MeterKind>;
   subsidised: GeneratedImmutable<boolean>;
+  /** A subsidised tariff: the code of the standard tariff it is the variant of (migration 0009). */
+  variant_of: ColumnType<string | null, string | null | undefined, never>;
   version: Immutable<number>;
   effective_from: Immutable<Date>;
   currency: Immutable<string>;
@@ -292,7 +380,7 @@ export interface TariffsTable {
   /** Block prices are per this many units (1000 = per kWh or per m³). */
   price_per_units: GeneratedImmutable<number>;
   blocks: JsonArray<TariffBlock[]>;
-  tou: ColumnType<TouPeriod[] | null, JsonText<TouPeriod[]> | null | undefined, never>;
+  tou: ColumnType<TouSchedule | null, JsonText<TouSchedule> | null | undefined, never>;
   created_at: CreatedAt;
 }
 
@@ -474,7 +562,8 @@ export interface NotificationsOutboxTable {
   recipient: Immutable<string>;
   template: Immutable<string>;
   language: Immutable<Language>;
-  payload: Immutable<Record<string, unknown>>;
+  /** Written once, then rewritten only to drop its secret part after delivery (notify/outbox.ts). */
+  payload: ColumnType<Record<string, unknown>, Record<string, unknown>, Record<string, unknown>>;
   /** Makes enqueueing idempotent (e.g. `low-credit:<account>:<crossing>`). */
   dedup_key: Immutable<string | null>;
   state: ColumnType<OutboxState, OutboxState | undefined, OutboxState>;
@@ -483,6 +572,33 @@ export interface NotificationsOutboxTable {
   last_error: string | null;
   created_at: CreatedAt;
   sent_at: Date | null;
+  /** The customer the message is about, for customer service (0014). */
+  customer_id: ColumnType<CustomerId | null, CustomerId | null | undefined, CustomerId | null>;
+  /** The provider's message id (SMSC message_id, WhatsApp wamid, the HTTP provider's id) (0014). */
+  provider_ref: ColumnType<string | null, string | null | undefined, string | null>;
+  delivered_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Set while a worker delivers the row; still set on a due row: the delivery was interrupted (0014). */
+  claimed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+/** Delivery receipts from providers, applied to the outbox row with the same provider id (0014). */
+export interface NotificationReceiptsTable {
+  channel: OutboxChannel;
+  provider_ref: string;
+  state: 'delivered' | 'failed';
+  detail: string | null;
+  received_at: ColumnType<Date, Date | undefined, never>;
+}
+
+/** A utility's webhook receiver and the events it wants (0014); the secret is sealed by the key store. */
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  utility_id: Immutable<UtilityId>;
+  url: string;
+  secret_box: Buffer;
+  events: string[];
+  active: ColumnType<boolean, boolean | undefined, boolean>;
+  created_at: CreatedAt;
 }
 
 /** Which optional store features the migrations enabled (e.g. `timescaledb`). */
@@ -523,6 +639,13 @@ export interface CaseCategoriesTable {
   /** Hours from opening to resolution. */
   sla_hours: number;
   updated_at: ColumnType<Date, Date | undefined, Date>;
+  /** Names set by the utility (migration 0020); null for a default category never renamed. */
+  name_en: ColumnType<string | null, string | null | undefined, string | null>;
+  name_ar: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A case of this category needs a site visit (a work order). */
+  needs_visit: ColumnType<boolean, boolean | undefined, boolean>;
+  /** New cases may use it. */
+  active: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface CasesTable {
@@ -549,6 +672,14 @@ export interface CasesTable {
   closed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
   updated_at: ColumnType<Date, Date | undefined, Date>;
+  /** The national complaints system's reference, or another system's (migration 0020). */
+  external_ref: GeneratedImmutable<string | null>;
+  /** The number the customer called from. */
+  caller_number: GeneratedImmutable<string | null>;
+  /** The department whose queue holds the case. */
+  department_id: ColumnType<DepartmentId | null, DepartmentId | null | undefined, DepartmentId | null>;
+  /** Times the case was reopened after resolution or closure. */
+  reopened: ColumnType<number, number | undefined, number>;
 }
 
 /** A case's timeline: append-only (a trigger refuses UPDATE and DELETE). */
@@ -565,6 +696,79 @@ export interface CaseEventsTable {
   internal: GeneratedImmutable<boolean>;
   actor: Immutable<string>;
   created_at: CreatedAt;
+  /** A `routed` event: the department the case went to. */
+  department_id: GeneratedImmutable<DepartmentId | null>;
+}
+
+/** A department of the utility with its case queue (migration 0020). */
+export interface DepartmentsTable {
+  id: Generated<DepartmentId>;
+  utility_id: Immutable<UtilityId>;
+  code: Immutable<string>;
+  name_en: string;
+  name_ar: string;
+  created_at: CreatedAt;
+}
+
+/** Which department a case of a category (in an area, or anywhere) goes to. */
+export interface RoutingRulesTable {
+  id: Generated<string>;
+  utility_id: Immutable<UtilityId>;
+  category: Immutable<CaseCategory>;
+  area: Immutable<string | null>;
+  department_id: DepartmentId;
+  created_at: CreatedAt;
+}
+
+export type WorkOrderStatus = 'open' | 'done' | 'cancelled';
+export type WorkOrderOutcome = 'fixed' | 'not_fixed' | 'no_access';
+
+/** A site visit for a technician, made from a case. */
+export interface WorkOrdersTable {
+  id: Generated<WorkOrderId>;
+  number: GeneratedImmutable<bigint>;
+  utility_id: Immutable<UtilityId>;
+  case_id: Immutable<CaseId>;
+  meter_id: Immutable<MeterId | null>;
+  technician_id: ColumnType<UserId | null, UserId | null | undefined, UserId | null>;
+  instructions: Immutable<string>;
+  status: ColumnType<WorkOrderStatus, WorkOrderStatus | undefined, WorkOrderStatus>;
+  outcome: ColumnType<WorkOrderOutcome | null, WorkOrderOutcome | null | undefined, WorkOrderOutcome>;
+  result: ColumnType<string | null, string | null | undefined, string | null>;
+  created_by: Immutable<string>;
+  created_at: CreatedAt;
+  completed_at: ColumnType<Date | null, Date | null | undefined, Date>;
+}
+
+/** One call or chat as the telephony system reported it. */
+export interface CallRecordsTable {
+  id: Generated<bigint>;
+  utility_id: Immutable<UtilityId>;
+  external_id: Immutable<string>;
+  kind: Immutable<'call' | 'chat'>;
+  queue: Immutable<string | null>;
+  agent: Immutable<string | null>;
+  caller: Immutable<string | null>;
+  received_at: Immutable<Date>;
+  outcome: Immutable<'answered' | 'abandoned'>;
+  wait_seconds: Immutable<number>;
+  talk_seconds: Immutable<number>;
+  source: Immutable<'import' | 'webhook'>;
+  created_at: CreatedAt;
+}
+
+/** The satisfaction survey of a closed case and its answer. */
+export interface CaseSurveysTable {
+  case_id: Immutable<CaseId>;
+  utility_id: Immutable<UtilityId>;
+  token_hash: Immutable<string>;
+  channel: Immutable<'sms' | 'whatsapp'>;
+  recipient: Immutable<string>;
+  sent_at: Immutable<Date>;
+  score: ColumnType<number | null, number | null | undefined, number>;
+  comment: ColumnType<string | null, string | null | undefined, string | null>;
+  answered_via: ColumnType<'link' | 'reply' | null, 'link' | 'reply' | null | undefined, 'link' | 'reply'>;
+  answered_at: ColumnType<Date | null, Date | null | undefined, Date>;
 }
 
 /** Single-use tickets that open the alert stream from a browser; only the SHA-256 is stored. */
@@ -609,7 +813,115 @@ export interface GatewayMetersTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+/**
+ * `balance_state`: the balance engine's state of one meter (migrations/0011_balance_state.ts,
+ * docs/balance.md "State"). Written by the engine only.
+ */
+export interface BalanceStateTable {
+  meter_id: Immutable<MeterId>;
+  utility_id: Immutable<UtilityId>;
+  read_ts: Date | null;
+  register: bigint | null;
+  month: string | null;
+  month_to_date: ColumnType<bigint, bigint | undefined, bigint>;
+  /** The month's consumption cost so far, in minor units × `month_cost_per` (migration 0018). */
+  month_cost_scaled: ColumnType<bigint, bigint | undefined, bigint>;
+  month_cost_per: ColumnType<number, number | undefined, number>;
+  relay: boolean | null;
+  credit_minor_reported: bigint | null;
+  credit_wh_reported: bigint | null;
+  /** `[[utcDay, units, fromMs, toMs], ...]`, units as strings, the last 8 days. */
+  usage: ColumnType<[number, string, number, number][], string | undefined, string>;
+  ledger_id: ColumnType<bigint, bigint | undefined, bigint>;
+  balance_minor: ColumnType<bigint, bigint | undefined, bigint>;
+  memo: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  credit_minor: bigint | null;
+  days_left: number | null;
+  low_credit: ColumnType<boolean, boolean | undefined, boolean>;
+  supply: ColumnType<'connected' | 'disconnected', 'connected' | 'disconnected' | undefined>;
+  decision: string | null;
+  evaluated_at: Date | null;
+  due_at: Date | null;
+}
+
+/** A door-to-door campaign that cleans up the records (migration 0021, docs/field.md). */
+export interface FieldCampaignsTable {
+  id: Generated<FieldCampaignId>;
+  utility_id: Immutable<UtilityId>;
+  name: string;
+  status: ColumnType<'open' | 'closed', 'open' | 'closed' | undefined, 'open' | 'closed'>;
+  created_by: Immutable<string>;
+  created_at: CreatedAt;
+}
+
+/** A premise a campaign covers, and the field agent (a technician) who visits it; null = not yet assigned. */
+export interface FieldAssignmentsTable {
+  id: Generated<bigint>;
+  utility_id: Immutable<UtilityId>;
+  campaign_id: Immutable<FieldCampaignId>;
+  premise_id: Immutable<PremiseId>;
+  agent_id: UserId | null;
+  assigned_at: Date | null;
+}
+
+/** One visit as the agent's phone recorded it; the id is the phone's, so a visit sent twice is kept once. */
+export interface FieldVisitsTable {
+  id: Immutable<FieldVisitId>;
+  utility_id: Immutable<UtilityId>;
+  campaign_id: Immutable<FieldCampaignId>;
+  premise_id: Immutable<PremiseId>;
+  agent_id: Immutable<UserId>;
+  outcome: Immutable<FieldOutcome>;
+  /** The phone's clock when the visit was recorded. */
+  visited_at: Immutable<Date>;
+  received_at: CreatedAt;
+  occupant_name: Immutable<string | null>;
+  payer_name: Immutable<string | null>;
+  phone: Immutable<string | null>;
+  national_id: Immutable<string | null>;
+  premise_use: Immutable<FieldPremiseUse | null>;
+  premise_note: Immutable<string | null>;
+  meter_serial: Immutable<string | null>;
+  /** The register as read off the meter's display, a decimal string. */
+  meter_reading: Immutable<string | null>;
+  seal_number: Immutable<string | null>;
+  seal_intact: Immutable<boolean | null>;
+  tamper_signs: Immutable<boolean | null>;
+  latitude: Immutable<number | null>;
+  longitude: Immutable<number | null>;
+  accuracy_m: Immutable<number | null>;
+  photo: Immutable<Buffer | null>;
+  photo_type: Immutable<string | null>;
+}
+
+/** A difference a visit found from the records, which a supervisor applies (through the usual services) or rejects. */
+export interface FieldChangesTable {
+  id: Generated<FieldChangeId>;
+  utility_id: Immutable<UtilityId>;
+  campaign_id: Immutable<FieldCampaignId>;
+  visit_id: Immutable<FieldVisitId>;
+  premise_id: Immutable<PremiseId>;
+  kind: Immutable<FieldChangeKind>;
+  /** `<kind>:<id>` of the record the change is to, as in the audit log. */
+  subject: Immutable<string>;
+  current_value: Immutable<string | null>;
+  proposed_value: Immutable<string | null>;
+  details: ColumnType<Record<string, unknown>, Record<string, unknown> | undefined, never>;
+  status: ColumnType<FieldChangeStatus, FieldChangeStatus | undefined, FieldChangeStatus>;
+  reviewed_by: string | null;
+  reviewed_at: Date | null;
+  review_note: string | null;
+  created_at: CreatedAt;
+}
+
+export interface BalanceFeedTable {
+  name: string;
+  position: bigint;
+}
+
 export interface Database {
+  balance_state: BalanceStateTable;
+  balance_feed: BalanceFeedTable;
   sessions: SessionsTable;
   one_time_codes: OneTimeCodesTable;
   utilities: UtilitiesTable;
@@ -618,7 +930,13 @@ export interface Database {
   premises: PremisesTable;
   accounts: AccountsTable;
   account_holders: AccountHoldersTable;
+  holder_deaths: HolderDeathsTable;
+  deceased_accounts: DeceasedAccountsTable;
+  outreach_contacts: OutreachContactsTable;
+  outreach_attempts: OutreachAttemptsTable;
   meters: MetersTable;
+  districts: DistrictsTable;
+  supply_points: SupplyPointsTable;
   vending_keys: VendingKeysTable;
   vendors: VendorsTable;
   kiosks: KiosksTable;
@@ -639,11 +957,90 @@ export interface Database {
   meter_events: MeterEventsTable;
   commands: CommandsTable;
   notifications_outbox: NotificationsOutboxTable;
+  notification_receipts: NotificationReceiptsTable;
+  webhook_endpoints: WebhookEndpointsTable;
   store_features: StoreFeaturesTable;
   case_categories: CaseCategoriesTable;
   cases: CasesTable;
   case_events: CaseEventsTable;
+  departments: DepartmentsTable;
+  routing_rules: RoutingRulesTable;
+  work_orders: WorkOrdersTable;
+  call_records: CallRecordsTable;
+  case_surveys: CaseSurveysTable;
   stream_tickets: StreamTicketsTable;
+  setup_codes: SetupCodesTable;
+  field_campaigns: FieldCampaignsTable;
+  field_assignments: FieldAssignmentsTable;
+  field_visits: FieldVisitsTable;
+  field_changes: FieldChangesTable;
+}
+
+/** Deceased account holders (migration 0019, src/deceased/). */
+export type DeathSource = 'registry' | 'agent';
+export type DeceasedStatus = 'held' | 'transferred' | 'ended' | 'noted';
+export type OutreachOutcome = 'reached' | 'no_answer' | 'busy' | 'wrong_number' | 'call_back' | 'declined';
+
+export interface HolderDeathsTable {
+  id: Generated<string>;
+  utility_id: UtilityId;
+  customer_id: CustomerId;
+  /** The date of death, YYYY-MM-DD. */
+  date_of_death: ColumnType<string, string, never>;
+  evidence_ref: string;
+  source: DeathSource;
+  recorded_by: string;
+  created_at: CreatedAt;
+}
+
+export interface DeceasedAccountsTable {
+  id: Generated<string>;
+  utility_id: UtilityId;
+  death_id: string;
+  account_id: AccountId;
+  /** Whether the account was subsidy-eligible when the death was recorded. */
+  subsidised: boolean;
+  status: DeceasedStatus;
+  case_id: CaseId | null;
+  grace_ends_at: Date | null;
+  first_reached_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  last_attempt_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  reminded_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  transferred_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  subsidy_carried: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
+  ended_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  created_at: CreatedAt;
+}
+
+export interface OutreachContactsTable {
+  id: Generated<string>;
+  utility_id: UtilityId;
+  deceased_account_id: string;
+  name: string;
+  relation: string | null;
+  phone: string | null;
+  language: Language;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+export interface OutreachAttemptsTable {
+  id: Generated<bigint>;
+  utility_id: UtilityId;
+  deceased_account_id: string;
+  contact_id: string | null;
+  outcome: OutreachOutcome;
+  note: string | null;
+  actor: string;
+  created_at: CreatedAt;
+}
+
+/** One-time first-run setup codes (migration 0010): only the SHA-256 is kept. */
+export interface SetupCodesTable {
+  id: Generated<bigint>;
+  code_hash: string;
+  created_at: CreatedAt;
+  used_at: Date | null;
 }
 
 export type Utility = Selectable<UtilitiesTable>;
@@ -675,10 +1072,4 @@ export function jsonText<T>(value: T): JsonText<T> {
   return JSON.stringify(value) as JsonText<T>;
 }
 
-/** The single producer of `MinorUnits`: an integer amount, refused when fractional or unsafe. */
-export function minorUnits(value: bigint | number): MinorUnits {
-  if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-    throw new RangeError(`minor units must be a safe integer, got ${value}`);
-  }
-  return BigInt(value) as MinorUnits;
-}
+export { minorUnits } from '../money.ts';

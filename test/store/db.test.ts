@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { expect, test } from 'vitest';
 import { createDatabase } from '../../src/store/db.ts';
 import { migrateToLatest, storeFeatures } from '../../src/store/migrate.ts';
@@ -32,6 +33,22 @@ test('embedded PGlite keeps its data in <dataDir>/pglite across restarts', async
     } finally {
       await second.close();
     }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}, 180_000);
+
+test('embedded PGlite takes its shared buffers from the configuration at every start', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'rasid-store-'));
+  const shared = async (store: Awaited<ReturnType<typeof createDatabase>>) =>
+    (await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db)).rows[0]?.shared_buffers;
+  try {
+    const first = await createDatabase({ dataDir, sharedBuffersMb: 24 });
+    expect(await shared(first)).toBe('24MB');
+    await first.close();
+    const second = await createDatabase({ dataDir, sharedBuffersMb: 40 });
+    expect(await shared(second)).toBe('40MB');
+    await second.close();
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

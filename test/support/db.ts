@@ -20,7 +20,7 @@ import {
 } from '../../src/store/schema.ts';
 
 /**
- * Database fixtures for Rasid's integration suites (STYLE.md practice 13). Each test gets its own migrated
+ * Database fixtures for Rasid's integration suites (docs/style.md practice 13). Each test gets its own migrated
  * database, cheaply:
  * - PostgreSQL: once per worker, a template database `rasid_tpl_<migrations digest>` is created and migrated
  *   (under an advisory lock, so parallel workers and runs build it once); each test gets
@@ -74,6 +74,30 @@ function databaseUrl(name: string): string {
   return url.toString();
 }
 
+/**
+ * Marks a migrated database a template that `CREATE DATABASE … TEMPLATE` can copy: no new connections, and
+ * the sessions still in it ended. On TimescaleDB the extension's scheduler (a background worker) connects to
+ * every database that has the extension and would keep the copy refused ("source database is being accessed
+ * by other users"); its launcher skips databases that allow no connections, so it does not come back.
+ */
+export async function sealTemplate(admin: pg.Client, name: string): Promise<void> {
+  await admin.query(`alter database "${name}" with is_template true allow_connections false`);
+  await admin.query(
+    'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+    [name],
+  );
+  // pg_terminate_backend only signals: wait until the sessions are gone.
+  for (let i = 0; i < 600; i++) {
+    const { rows } = await admin.query<{ n: number }>(
+      'select count(*)::int as n from pg_stat_activity where datname = $1',
+      [name],
+    );
+    if (rows[0]?.n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`sessions in template ${name} did not end`);
+}
+
 async function postgresTemplate(): Promise<DbTemplate> {
   const name = `rasid_tpl_${(await migrationsFingerprint()).slice(0, 16)}`;
   const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
@@ -100,8 +124,9 @@ async function postgresTemplate(): Promise<DbTemplate> {
         } finally {
           await store.close();
         }
-        await admin.query(`alter database "${name}" with is_template true allow_connections false`);
       }
+      // Also when it was built before: a session left in it (TimescaleDB's scheduler) blocks every copy.
+      await sealTemplate(admin, name);
     } finally {
       await admin.query('select pg_advisory_unlock($1)', [TEMPLATE_LOCK_KEY]);
     }

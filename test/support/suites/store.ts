@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
-import { Migrator, NO_MIGRATIONS, sql } from 'kysely';
+import { sql } from 'kysely';
+import { Migrator, NO_MIGRATIONS } from 'kysely/migration';
 import { describe, expect } from 'vitest';
 import { createKeyStore, KeyStoreError } from '../../../src/store/keystore.ts';
 import { accountBalance, vendorFloat } from '../../../src/store/ledger.ts';
