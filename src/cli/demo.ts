@@ -54,7 +54,8 @@ export function registerDemoCommand(program: Command): void {
       const { SimFleet } = await import('../../firmware-sim/fleet/index.ts');
       const { ScaledClock } = await import('../../firmware-sim/model/index.ts');
 
-      const server = await startServer(config);
+      // The demo seeds its own utility right after the start: no first-run setup code to show.
+      const server = await startServer(config, { setupOutput: { write: () => true } });
       const seeded = await seed.seedDemo(server.core.store.db, server.core.keys, { meters });
       const brokerUrl = server.metersOnline.brokerUrl;
       if (brokerUrl === null) throw new Error('the demo needs the embedded broker');
@@ -70,6 +71,7 @@ export function registerDemoCommand(program: Command): void {
         drnBase: seed.DEMO_DRN_BASE,
         supplyGroupCode: String(seed.DEMO_SGC),
         initialCredit: 50_000,
+        initialRegisters: await seed.demoRegisters(server.core.store.db, seeded.utilityId),
         broker: {
           url: brokerUrl,
           utility: seed.DEMO_UTILITY,
@@ -91,6 +93,7 @@ export function registerDemoCommand(program: Command): void {
           `  utility        ${seed.DEMO_UTILITY} (OMR)`,
           `  staff          ${[...seed.DEMO_STAFF_ROLES, 'vendor'].join(', ')} — password ${seed.DEMO_STAFF_PASSWORD}`,
           `  kiosk API key  ${seed.DEMO_KIOSK_KEY}`,
+          `  SMS sent       ${join(flags.dataDir, 'sms-inbox.jsonl')}   (sign-in codes; masked in the log)`,
           `  Ctrl-C stops the demo; its data stays in ${flags.dataDir}`,
           '',
         ].join('\n'),

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import { EXIT, UsageError } from './errors.ts';
+import { registerInitCommand } from './init.ts';
 import { registerMigrateCommand } from './migrate.ts';
 import { registerStartCommand } from './start.ts';
 import { registerTokenCommand } from './token.ts';
@@ -27,6 +28,22 @@ const ON_DEMAND: readonly {
     load: async () => (await import('./demo.ts')).registerDemoCommand,
   },
   {
+    name: 'import',
+    description:
+      "import customers, accounts, meters or the civil registry's deaths from a CSV or Excel file (see docs/import.md)",
+    load: async () => (await import('./import.ts')).registerImportCommand,
+  },
+  {
+    name: 'credentials',
+    description: 'issue MQTT credentials to many meters at once into a file rasid sim fleet reads',
+    load: async () => (await import('./credentials.ts')).registerCredentialsCommand,
+  },
+  {
+    name: 'copy-to-postgres',
+    description: 'copy the embedded store (PGlite in DATA_DIR) into an empty PostgreSQL database',
+    load: async () => (await import('./copy-to-postgres.ts')).registerCopyToPostgresCommand,
+  },
+  {
     name: 'gateway',
     description: 'bridge Modbus TCP and DLMS/COSEM meters to Rasid over MQTT (see docs/gateway.md)',
     load: async () => (await import('./gateway.ts')).registerGatewayCommand,
@@ -43,6 +60,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .exitOverride();
   registerStartCommand(program);
   registerMigrateCommand(program);
+  registerInitCommand(program);
   registerTokenCommand(program);
   const words = argv.filter((a) => !a.startsWith('-'));
   // `rasid help sim` is `rasid sim --help`: load the command it asks about.

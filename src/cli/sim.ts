@@ -9,7 +9,7 @@
  *
  * The protocol list comes from `SIM_PROTOCOLS`, so a new face is one more entry there.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { commission, formatReport } from '../../firmware-sim/commission/index.ts';
@@ -17,6 +17,7 @@ import { SIM_DLMS_SECURITIES, type SimDlmsSecurity } from '../../firmware-sim/dl
 import {
   DEMO_DLMS_SECRETS,
   type DlmsSettings,
+  type NamedMeter,
   newFleetStats,
   openMeter,
   type RunningFace,
@@ -120,6 +121,7 @@ function meterOptions(cmd: Command): Command {
     .option('--dlms-ak <hex>', 'dlms: HLS-GMAC authentication key, 32 hex digits (default: the demo key)')
     .option('--interval <s>', 'simulated seconds between readings', '900')
     .option('--speed <x>', 'simulated seconds per real second', '1')
+    .option('--start <ISO-8601>', 'the instant the simulated clock starts at (default now), e.g. a day ago')
     .option('--seed <n>', 'seed of the consumption curves', '1')
     .option('--tamper-rate <n>', 'random tamper alarms per meter per simulated day', '0')
     .option('--state-dir <dir>', 'keep each meter state in <dir>/<serial>.json across restarts');
@@ -157,6 +159,11 @@ function commonFlags(flags: Flags): Common {
         ];
   const speed = num(flags, 'speed', 1);
   if (speed <= 0) throw new UsageError(`--speed: expected a number above 0, got '${speed}'`);
+  const startText = str(flags, 'start');
+  const startMs = startText === undefined ? undefined : Date.parse(startText);
+  if (startMs !== undefined && !Number.isFinite(startMs)) {
+    throw new UsageError(`--start: expected an ISO 8601 instant, got '${startText}'`);
+  }
   const intervalS = num(flags, 'interval', 900);
   if (intervalS <= 0)
     throw new UsageError(`--interval: expected a number of seconds above 0, got '${intervalS}'`);
@@ -176,7 +183,7 @@ function commonFlags(flags: Flags): Common {
     mode: oneOf(flags, 'mode', MODES, 'token'),
     creditUnit,
     protocol: oneOf(flags, 'protocol', SIM_PROTOCOL_NAMES, 'mqtt'),
-    clock: new ScaledClock({ speed }),
+    clock: new ScaledClock({ speed, ...(startMs !== undefined ? { startMs } : {}) }),
     intervalS,
     seed: num(flags, 'seed', 1, { int: true }),
     initialCredit: optNum(flags, 'initialCredit'),
@@ -243,7 +250,11 @@ export function registerSimCommand(program: Command): void {
     sim
       .command('fleet')
       .description('run many simulated meters in one process with a live summary on stderr')
-      .requiredOption('--meters <n>', 'number of meters')
+      .option('--meters <n>', 'number of meters (required unless --credentials gives them)')
+      .option(
+        '--credentials <file>',
+        'mqtt: the meters, their utility and sign-ins from a file Rasid issued (rasid credentials, docs/import.md)',
+      )
       .option('--serial-prefix <text>', 'serial of meter i = prefix + i (6 digits)', 'SIM-')
       .option('--drn-base <n>', 'DRN of meter i = base + i (11 digits)', '10000000000')
       .option('--username-prefix <text>', 'mqtt: username = prefix + serial (no username when not given)')
@@ -252,7 +263,20 @@ export function registerSimCommand(program: Command): void {
         'modbus, dlms: meter i (from 1) listens on base + i - 1 (0 picks free ports; default 1502 modbus, 4059 dlms)',
       )
       .option('--start-rate <n>', 'faces started per second', '200')
+      .option('--summary-every <s>', 'seconds between summary lines (default 1 on a terminal, else 5)')
       .option('--duration <s>', 'stop after this many real seconds')
+      .option('--until <iso>', 'stop when the simulated clock reaches this instant (ISO 8601)')
+      .option(
+        '--bulk <serial>',
+        'a district (docs/losses.md): this meter of the fleet is the bulk meter of all the others',
+      )
+      .option('--technical-loss <share>', "with --bulk: the network's own loss, a share of the inflow", '0')
+      .option('--bypass <serials>', 'comma-separated serials whose premises bypass part of the meter')
+      .option('--bypass-share <share>', 'with --bypass: the share of demand wired around the meter', '0.5')
+      .option(
+        '--bypass-from <iso>',
+        'with --bypass: the simulated instant the bypass starts (default: always)',
+      )
       .option(
         '--gateway-config <file>',
         'modbus, dlms: once every meter listens, write a rasid gateway configuration for the fleet',
@@ -544,9 +568,64 @@ function describeOutcome(o: TokenOutcome, meter: SimMeter): string {
 
 // ---- sim fleet ----
 
+/** The meters of a credentials file (`rasid credentials --out`, `POST /api/v1/meters/mqtt-credentials`). */
+async function namedMeters(
+  file: string,
+): Promise<{ utility: string; brokerUrl: string | null; named: NamedMeter[] }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--credentials: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const f = parsed as {
+    utility?: unknown;
+    brokerUrl?: unknown;
+    meters?: {
+      serial?: unknown;
+      username?: unknown;
+      password?: unknown;
+      drn?: unknown;
+      sgc?: unknown;
+      kind?: unknown;
+      mode?: unknown;
+    }[];
+  };
+  if (typeof f.utility !== 'string' || !Array.isArray(f.meters) || f.meters.length === 0) {
+    throw new UsageError(
+      '--credentials: expected { utility, meters: [{ serial, username, password, ... }] }',
+    );
+  }
+  const named = f.meters.map((m, i): NamedMeter => {
+    if (typeof m.serial !== 'string' || !isDeviceId(m.serial) || typeof m.password !== 'string') {
+      throw new UsageError(`--credentials: meter ${i + 1} needs a serial and a password`);
+    }
+    return {
+      serial: m.serial,
+      password: m.password,
+      ...(typeof m.username === 'string' ? { username: m.username } : {}),
+      ...(typeof m.drn === 'string' && /^[0-9]{11}$/.test(m.drn) ? { drn: m.drn } : {}),
+      ...(typeof m.sgc === 'number' ? { supplyGroupCode: String(m.sgc).padStart(6, '0') } : {}),
+      ...(m.kind === 'electricity' || m.kind === 'water' ? { kind: m.kind } : {}),
+      ...(m.mode === 'token' || m.mode === 'central' ? { mode: m.mode } : {}),
+    };
+  });
+  return { utility: f.utility, brokerUrl: typeof f.brokerUrl === 'string' ? f.brokerUrl : null, named };
+}
+
 async function runFleet(flags: Flags): Promise<void> {
-  const c = commonFlags(flags);
-  const meters = num(flags, 'meters', 1, { int: true, min: 1 });
+  const credentialsFile = str(flags, 'credentials');
+  const fromFile = credentialsFile === undefined ? null : await namedMeters(credentialsFile);
+  if (fromFile === null && flags.meters === undefined) {
+    throw new UsageError("required option '--meters <n>' not specified (or give --credentials)");
+  }
+  const c = commonFlags(
+    // The credentials are the utility's: its code comes from the file.
+    fromFile === null ? flags : { ...flags, utility: fromFile.utility },
+  );
+  const meters = fromFile
+    ? Math.min(fromFile.named.length, num(flags, 'meters', fromFile.named.length, { int: true, min: 1 }))
+    : num(flags, 'meters', 1, { int: true, min: 1 });
   const serialPrefix = str(flags, 'serialPrefix') ?? 'SIM-';
   if (!isDeviceId(`${serialPrefix}000001`))
     throw new UsageError(`--serial-prefix: '${serialPrefix}' does not make a meter id`);
@@ -554,6 +633,30 @@ async function runFleet(flags: Flags): Promise<void> {
   if (drnBase + meters > 99_999_999_999)
     throw new UsageError('--drn-base: DRNs would need more than 11 digits');
   const duration = optNum(flags, 'duration', { min: 0 });
+  const instant = (name: string): number | undefined => {
+    const text = str(flags, name);
+    if (text === undefined) return undefined;
+    const ms = Date.parse(text);
+    if (Number.isNaN(ms))
+      throw new UsageError(
+        `--${name.replace(/[A-Z]/g, (x) => `-${x.toLowerCase()}`)}: '${text}' is not an ISO 8601 instant`,
+      );
+    return ms;
+  };
+  const until = instant('until');
+  const bulkSerial = str(flags, 'bulk');
+  const technicalLoss = num(flags, 'technicalLoss', 0, { min: 0 });
+  if (technicalLoss >= 1) throw new UsageError('--technical-loss: a share below 1');
+  const bypassList = str(flags, 'bypass');
+  const bypassSerials = new Set(
+    (bypassList ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== ''),
+  );
+  const bypassShare = num(flags, 'bypassShare', 0.5, { min: 0 });
+  if (bypassShare > 1) throw new UsageError('--bypass-share: a share from 0 to 1');
+  const bypassFrom = instant('bypassFrom');
   const usernamePrefix = str(flags, 'usernamePrefix');
   const gatewayConfigPath = str(flags, 'gatewayConfig');
   if (gatewayConfigPath !== undefined && c.protocol === 'mqtt') {
@@ -584,7 +687,7 @@ async function runFleet(flags: Flags): Promise<void> {
     emergencyCredit: c.emergencyCredit,
     tamperRatePerDay: c.tamperRatePerDay,
     broker: {
-      url: str(flags, 'broker') ?? 'mqtt://127.0.0.1:1883',
+      url: str(flags, 'broker') ?? fromFile?.brokerUrl ?? 'mqtt://127.0.0.1:1883',
       utility: c.utility,
       ...(usernamePrefix !== undefined ? { usernamePrefix } : {}),
       ...(c.password !== undefined ? { password: c.password } : {}),
@@ -597,6 +700,17 @@ async function runFleet(flags: Flags): Promise<void> {
     dlms: { ...c.dlms, basePort },
     ...(str(flags, 'stateDir') ? { stateDir: str(flags, 'stateDir') } : {}),
     startRate: num(flags, 'startRate', 200, { min: 1 }),
+    ...(fromFile ? { named: fromFile.named.slice(0, meters) } : {}),
+    ...(bulkSerial !== undefined ? { bulkSerial, technicalLoss } : {}),
+    ...(bypassSerials.size > 0
+      ? {
+          bypass: {
+            serials: bypassSerials,
+            share: bypassShare,
+            ...(bypassFrom !== undefined ? { fromMs: bypassFrom } : {}),
+          },
+        }
+      : {}),
   });
   const err = process.stderr;
   const tty = err.isTTY === true;
@@ -605,7 +719,9 @@ async function runFleet(flags: Flags): Promise<void> {
     if (tty) err.write(`\r\u001b[2K${line}${final ? '\n' : ''}`);
     else err.write(`${line}\n`);
   };
-  const summary = setInterval(() => show(false), tty ? 1000 : 5000);
+  const every =
+    flags.summaryEvery === undefined ? (tty ? 1 : 5) : num(flags, 'summaryEvery', 5, { min: 0.1 });
+  const summary = setInterval(() => show(false), every * 1000);
   let stopped = false;
   const done = new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -616,6 +732,15 @@ async function runFleet(flags: Flags): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
+    if (until !== undefined) {
+      const clock = c.clock;
+      const watch = setInterval(() => {
+        if (clock.now() < until) return;
+        clearInterval(watch);
+        stop();
+      }, 50);
+      watch.unref();
+    }
   });
   const starting = fleet.start();
   await Promise.race([starting, done]);

@@ -6,12 +6,14 @@
  * hourly readings so the charts have something to show. Idempotent: a second run finds the utility and
  * changes nothing. Never for production: the passwords and the kiosk key are printed and well known.
  */
+
 import { type Kysely, sql } from 'kysely';
 import { DEMO_VENDING_KEY } from '../../firmware-sim/model/sts.ts';
 import { secretDigest } from '../api/auth.ts';
 import { hashSecret } from '../security/secrets.ts';
 import type { KeyStore } from '../store/keystore.ts';
 import { type Database, jsonText, minorUnits, type TariffBlock, type UtilityId } from '../store/schema.ts';
+import { validateTariffPrices } from '../tariffs/model.ts';
 
 export const DEMO_UTILITY = 'demo';
 /** The staff accounts: username = role, this password. */
@@ -122,6 +124,7 @@ export async function seedDemo(
           name: subsidised ? 'Residential (subsidised)' : 'Residential',
           kind: 'electricity',
           subsidised,
+          variant_of: subsidised ? code : null,
           version: 1,
           effective_from: new Date('2025-01-01T00:00:00Z'),
           currency: 'OMR',
@@ -131,7 +134,8 @@ export async function seedDemo(
           min_purchase_minor: minorUnits(500n),
           unit: 'Wh',
           price_per_units: 1000,
-          blocks: jsonText(blocks),
+          // The one validator of tariff prices (src/tariffs): the demo's tariffs pass what the API asks.
+          blocks: jsonText(validateTariffPrices({ pricePerUnits: 1000, blocks }).blocks),
           tou: null,
         })
         .execute();
@@ -266,4 +270,21 @@ export async function seedDemo(
     on conflict do nothing`.execute(db);
 
   return { utilityId, created: true, meters: opts.meters };
+}
+
+/**
+ * Where each demo meter's register stands in the history Rasid holds (Wh, by serial): the simulated meters
+ * start counting from there, so the register on a meter's page goes on from the chart's history instead of
+ * starting again at zero.
+ */
+export async function demoRegisters(
+  db: Kysely<Database>,
+  utilityId: UtilityId,
+): Promise<Map<string, number>> {
+  const { rows } = await sql<{ serial: string; wh: string | null }>`
+    select m.serial, max(r.energy_wh)::text as wh
+    from meters m join readings r on r.meter_id = m.id
+    where m.utility_id = ${utilityId}
+    group by m.serial`.execute(db);
+  return new Map(rows.filter((r) => r.wh !== null).map((r) => [r.serial, Number(r.wh)]));
 }

@@ -1,5 +1,5 @@
 /**
- * The parts every Rasid role shares, built in order (STYLE.md practice 9): the store (migrated at start),
+ * The parts every Rasid role shares, built in order (docs/style.md practice 9): the store (migrated at start),
  * the key store under the master key, the token engine and vending, and the payment provider.
  */
 import { randomBytes } from 'node:crypto';
@@ -7,9 +7,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import { HostedPageProvider } from '../payments/hpp.ts';
 import type { PaymentProvider } from '../payments/provider.ts';
+import { PaymentRegistry } from '../payments/registry.ts';
 import { StripeProvider } from '../payments/stripe.ts';
 import { LocalStripe } from '../payments/stripe-local.ts';
+import { ThawaniProvider } from '../payments/thawani.ts';
 import { createDatabase, type Store } from '../store/db.ts';
 import { createKeyStore, type KeyStore } from '../store/keystore.ts';
 import { migrateToLatest } from '../store/migrate.ts';
@@ -23,14 +26,15 @@ export interface Core {
   readonly keys: KeyStore;
   readonly vending: VendingService;
   readonly management: ManagementTokens;
-  readonly payments: PaymentProvider;
+  /** The payment providers configured, by name; each utility uses one (docs/payments.md). */
+  readonly payments: PaymentRegistry;
   /** The local Stripe-compatible server when no Stripe key is configured (development and demo only). */
   readonly localStripe: LocalStripe | null;
   close(): Promise<void>;
 }
 
 /** The master key from config, or in development one generated once into DATA_DIR (never in production). */
-async function masterKey(config: Config, log: Logger): Promise<Buffer> {
+export async function masterKey(config: Config, log: Logger): Promise<Buffer> {
   if (config.vendingMasterKey) return config.vendingMasterKey;
   const file = join(config.dataDir, 'master.key');
   try {
@@ -54,6 +58,7 @@ export async function openCore({ config, log, now }: CoreOptions): Promise<Core>
   const store = await createDatabase({
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     dataDir: config.dataDir,
+    sharedBuffersMb: config.pgliteSharedBuffersMb,
     poolSize: config.dbPoolSize,
     onPoolError: (err) => log.error({ err }, 'database pool error'),
   });
@@ -78,21 +83,55 @@ export async function openCore({ config, log, now }: CoreOptions): Promise<Core>
     ...(now ? { now } : {}),
   });
   let localStripe: LocalStripe | null = null;
-  let payments: PaymentProvider;
+  const providers: PaymentProvider[] = [];
+  const t = config.thawani;
+  if (t.secretKey && t.publishableKey && t.webhookSecret) {
+    providers.push(
+      new ThawaniProvider({
+        secretKey: t.secretKey,
+        publishableKey: t.publishableKey,
+        webhookSecret: t.webhookSecret,
+        apiBase: t.apiBase,
+        ...(now ? { now } : {}),
+      }),
+    );
+  }
+  const h = config.hpp;
+  if (h.paymentUrl && h.merchantId && h.secret) {
+    const base = (config.publicUrl ?? `http://${config.host}:${config.port}`).replace(/\/$/, '');
+    providers.push(
+      new HostedPageProvider({
+        paymentUrl: h.paymentUrl,
+        merchantId: h.merchantId,
+        secret: h.secret,
+        callbackUrl: h.callbackUrl ?? `${base}/api/v1/payments/hpp/webhook`,
+        ...(now ? { now } : {}),
+      }),
+    );
+  }
   if (config.stripe.secretKey && config.stripe.webhookSecret) {
-    payments = new StripeProvider({
-      secretKey: config.stripe.secretKey,
-      webhookSecret: config.stripe.webhookSecret,
-      ...(config.stripe.apiBase ? { apiBase: config.stripe.apiBase } : {}),
-    });
+    providers.unshift(
+      new StripeProvider({
+        secretKey: config.stripe.secretKey,
+        webhookSecret: config.stripe.webhookSecret,
+        ...(config.stripe.apiBase ? { apiBase: config.stripe.apiBase } : {}),
+      }),
+    );
+  } else if (config.nodeEnv === 'production') {
+    if (providers.length === 0) {
+      throw new Error(
+        'a payment provider (STRIPE_SECRET_KEY, THAWANI_SECRET_KEY or HPP_PAYMENT_URL) is required in production',
+      );
+    }
   } else {
-    if (config.nodeEnv === 'production') throw new Error('STRIPE_SECRET_KEY is required in production');
     const webhookSecret = `whsec_local_${randomBytes(16).toString('hex')}`;
     localStripe = new LocalStripe({ webhookSecret });
     const apiBase = await localStripe.start();
-    payments = new StripeProvider({ secretKey: 'sk_test_local', webhookSecret, apiBase });
+    providers.unshift(new StripeProvider({ secretKey: 'sk_test_local', webhookSecret, apiBase }));
     log.warn({ apiBase }, 'STRIPE_SECRET_KEY is not set: online payments use the local test payment server');
   }
+  const payments = new PaymentRegistry(providers, config.paymentProvider);
+  log.info({ providers: payments.names(), default: payments.defaultName }, 'payment providers');
   return {
     config,
     store,

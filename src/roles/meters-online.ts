@@ -1,5 +1,5 @@
 /**
- * The meters-online roles of one Rasid process (ARCHITECTURE.md "Broker", "Balance engine"), built over an
+ * The meters-online roles of one Rasid process (docs/design.md "Broker", "Balance engine"), built over an
  * opened {@link Core}:
  *
  * - **broker** — the embedded aedes broker on MQTT_PORT (and TLS / WebSocket when configured), meters'
@@ -11,12 +11,13 @@
  *
  * Each timer runs one pass at a time and logs a failed pass; nothing here throws into the event loop.
  */
+
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry, Summary } from 'prom-client';
 import { ingestFilters } from '../../protocols/mqtt/index.ts';
 import { BalanceEngine, type RunReport } from '../balance/engine.ts';
 import {
@@ -31,6 +32,7 @@ import { CommandDispatcher } from '../commands/dispatcher.ts';
 import { attachCommandMqtt } from '../commands/mqtt.ts';
 import { MqttCommandTransport } from '../commands/transport.ts';
 import type { Config } from '../config.ts';
+import { sweepDeceased } from '../deceased/service.ts';
 import {
   createIngest,
   type Ingest,
@@ -41,16 +43,15 @@ import {
   SqlStatusWriter,
   storeMeterResolver,
 } from '../ingest/index.ts';
-import {
-  type Channel,
-  EmailChannel,
-  LogSmsProvider,
-  SmsChannel,
-  WebhookChannel,
-} from '../notify/channels.ts';
+import { checkAllLosses } from '../losses/districts.ts';
 import { OutboxWorker } from '../notify/outbox.ts';
-import { hashSecret } from '../security/secrets.ts';
+import { openChannels } from '../notify/registry.ts';
+import type { SmppSmsProvider } from '../notify/smpp.ts';
+import { hashSecret, MeterSecretKey } from '../security/secrets.ts';
+import { atPriority } from '../store/gate.ts';
 import type { MeterId } from '../store/schema.ts';
+import { runOverdueTimescaleJobs } from '../store/timescale-jobs.ts';
+import { SettingsCache, thresholdsOf } from '../utilities/settings.ts';
 import type { Core } from './core.ts';
 
 export interface MetersOnline {
@@ -61,8 +62,13 @@ export interface MetersOnline {
   readonly ingest: Ingest | null;
   readonly dispatcher: CommandDispatcher | null;
   readonly engine: BalanceEngine | null;
-  /** One balance pass now (also run by the timer). */
-  runBalance(): Promise<RunReport | null>;
+  /** The SMPP link when SMS go over SMPP (SMS_PROVIDER=smpp) on this node's workers, else null. */
+  readonly smpp: SmppSmsProvider | null;
+  /**
+   * One reconciliation sweep of the balance engine now (also run by the timer), over the given meters only
+   * when named, with the utilities' current settings.
+   */
+  runBalance(filter?: { meterIds?: readonly MeterId[] }): Promise<RunReport | null>;
   close(): Promise<void>;
 }
 
@@ -71,7 +77,8 @@ function every(ms: number, pass: () => Promise<unknown>, onError: (err: unknown)
   let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     if (running !== undefined) return;
-    running = pass()
+    // Passes nobody waits for: behind the meters and the people at the embedded store's gate.
+    running = atPriority('background', pass)
       .catch(onError)
       .finally(() => {
         running = undefined;
@@ -124,10 +131,33 @@ function stateGauge(
   });
 }
 
+/** The SMPP link for Prometheus: bound or not, and its counts since start, read when scraped. */
+function smppMetrics(registry: Registry, smpp: SmppSmsProvider): void {
+  new Gauge({
+    name: 'rasid_smpp_bound',
+    help: 'Whether the SMPP link to the SMSC is bound (1) or not (0)',
+    registers: [registry],
+    collect() {
+      this.set(smpp.bound ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'rasid_smpp_events',
+    help: 'SMPP link events since start: binds, parts submitted, throttling answers, delivery receipts',
+    labelNames: ['event'],
+    registers: [registry],
+    collect() {
+      for (const [event, n] of Object.entries(smpp.stats)) this.set({ event }, n);
+    },
+  });
+}
+
 class WorkerMetrics {
   readonly decisions: Counter<'decision'>;
   readonly charged: Counter;
   readonly runs: Counter<'result'>;
+  readonly evaluations: Counter;
+  readonly latency: Summary<'kind'>;
 
   constructor(registry: Registry, core: Core) {
     this.decisions = new Counter({
@@ -147,12 +177,24 @@ class WorkerMetrics {
       labelNames: ['result'],
       registers: [registry],
     });
+    this.evaluations = new Counter({
+      name: 'rasid_balance_evaluations_total',
+      help: 'Meters evaluated by the balance engine (a meter is evaluated when one of its inputs changed)',
+      registers: [registry],
+    });
+    this.latency = new Summary({
+      name: 'rasid_balance_decision_latency_seconds',
+      help: 'From the commit of the change that triggered an evaluation to the relay command it queued',
+      labelNames: ['kind'],
+      percentiles: [0.5, 0.9, 0.99],
+      registers: [registry],
+    });
     stateGauge(
       registry,
       core,
       'commands',
       'rasid_commands',
-      'Meter commands by state (queued, sent, acknowledged, failed, expired)',
+      'Meter commands by state (queued, sent, acknowledged, failed, expired, unknown)',
     );
     stateGauge(
       registry,
@@ -165,6 +207,7 @@ class WorkerMetrics {
 
   record(report: RunReport): void {
     this.runs.inc({ result: 'ok' });
+    this.evaluations.inc(report.meters.length);
     if (report.chargedMinor > 0n) this.charged.inc(Number(report.chargedMinor));
     for (const meter of report.meters) {
       if (!meter.ok) this.runs.inc({ result: 'meter_failed' });
@@ -195,17 +238,21 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
   };
 
   const resolveMeter = storeMeterResolver(db);
+  // The balance engine, once the workers made it, hears of every commit of readings.
+  let balance: BalanceEngine | null = null;
   const makeIngest = () =>
     createIngest({
       readings:
         core.store.pool !== undefined
           ? new PgReadingWriter({ pool: core.store.pool, method: 'unnest' })
-          : new SqlReadingWriter(kyselyExecutor(db)),
-      events: new SqlEventWriter(kyselyExecutor(db)),
-      status: new SqlStatusWriter(kyselyExecutor(db)),
+          : new SqlReadingWriter(kyselyExecutor(db, { priority: 'first' })),
+      // The meters first at the embedded store's gate: their commits never wait behind the engine or a sale.
+      events: new SqlEventWriter(kyselyExecutor(db, { priority: 'first' })),
+      status: new SqlStatusWriter(kyselyExecutor(db, { priority: 'first' })),
       resolveMeter,
       registry,
       logger: log.child({ role: 'ingest' }),
+      onReadingsCommitted: (meterIds) => balance?.readingsCommitted(meterIds),
     });
 
   let broker: RasidBroker | null = null;
@@ -246,9 +293,11 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
           : {}),
         ...(wsPort !== undefined ? { ws: { host: config.mqtt.host, port: wsPort } } : {}),
         interceptor: ingest,
+        meterSecretKey: new MeterSecretKey(core.keys.meterSecretKey()),
         registry,
         logger: log.child({ role: 'broker' }),
         id: node,
+        limits: config.mqtt.limits,
       });
       const brokerRef = broker;
       closers.push(() => brokerRef.close());
@@ -262,6 +311,8 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
 
     let dispatcher: CommandDispatcher | null = null;
     let engine: BalanceEngine | null = null;
+    let smpp: SmppSmsProvider | null = null;
+    let settings: SettingsCache | null = null;
     let metrics: WorkerMetrics | null = null;
     if (roles.has('workers')) {
       // The workers reach the embedded broker where it listens (loopback when it listens everywhere).
@@ -337,35 +388,102 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
       );
 
       const hook = config.webhook;
+      // The utilities' thresholds (emergency credit, low credit), re-read before every pass.
+      const settingsCache = new SettingsCache(db);
+      settings = settingsCache;
+      metrics = new WorkerMetrics(registry, core);
+      const metricsRef = metrics;
       engine = new BalanceEngine({
         db,
         commands: dispatcher,
+        thresholds: (utility) => thresholdsOf(settingsCache.peek(utility.id)),
         ...(hook.url ? { webhookUrl: () => hook.url ?? null } : {}),
         logger: workerLog,
         ...(opts.now ? { now: opts.now } : {}),
+        onDecisionLatency: (kind, seconds) => metricsRef.latency.observe({ kind }, seconds),
       });
-      metrics = new WorkerMetrics(registry, core);
       const engineRef = engine;
-      const metricsRef = metrics;
+      balance = engine;
+      dispatcher.onFinal((command) => engineRef.commandSettled(command.meterId));
+      // The engine reads thresholds without I/O: load every utility's settings first, then keep them fresh.
+      await settingsCache.prime();
+      closers.push(
+        every(
+          5_000,
+          () => settingsCache.prime(),
+          (err) => workerLog.warn({ err }, 'utility settings refresh failed'),
+        ),
+      );
+      engine.start({
+        tickMs: config.balanceTickMs,
+        onReport: (report) => metricsRef.record(report),
+        onError: (err) => {
+          metricsRef.runs.inc({ result: 'failed' });
+          workerLog.warn({ err }, 'balance pass failed');
+        },
+      });
+      closers.push(() => engineRef.stop());
       closers.push(
         every(
           config.balanceIntervalMs,
-          async () => metricsRef.record(await engineRef.run()),
+          async () => {
+            await settingsCache.prime();
+            metricsRef.record(await engineRef.run());
+          },
           (err) => {
             metricsRef.runs.inc({ result: 'failed' });
-            workerLog.warn({ err }, 'balance pass failed');
+            workerLog.warn({ err }, 'balance sweep failed');
           },
         ),
       );
 
-      const channels: Record<string, Channel> = {
-        sms: new SmsChannel({ provider: new LogSmsProvider({ logger: log.child({ channel: 'sms' }) }) }),
-        // Signed with NOTIFY_WEBHOOK_SECRET; a delivery to any other address fails permanently, visibly.
-        webhook: new WebhookChannel({
-          secrets: (_utility, url) => (url === hook.url ? (hook.secret ?? null) : null),
-        }),
-      };
-      if (config.smtp.url) channels.email = new EmailChannel(smtpOptions(config.smtp.url, config.smtp.from));
+      // Every configured channel, from the one list in notify/registry.ts.
+      const opened = await openChannels({ config, db, keys: core.keys, logger: log });
+      closers.push(() => opened.close());
+      smpp = opened.smpp;
+      if (smpp !== null) smppMetrics(registry, smpp);
+      const channels = opened.channels;
+      if (core.store.timescale && config.timescaleJobsIntervalMs > 0) {
+        // TimescaleDB's scheduler may fail Rasid's policies unseen (docs/store.md): run the overdue ones here.
+        closers.push(
+          every(
+            config.timescaleJobsIntervalMs,
+            async () => {
+              const { ran, failed } = await runOverdueTimescaleJobs(db);
+              if (ran.length > 0)
+                workerLog.info({ jobs: ran.map((j) => j.jobId) }, 'ran overdue TimescaleDB jobs');
+              for (const f of failed)
+                workerLog.warn({ job: f.job.jobId, err: f.error }, 'TimescaleDB job failed');
+            },
+            (err) => workerLog.warn({ err }, 'TimescaleDB job pass failed'),
+          ),
+        );
+      }
+      // Deceased holders' held subsidies: grace ends and stalled outreach, on the clock (src/deceased/).
+      const clock = opts.now ?? (() => new Date());
+      closers.push(
+        every(
+          config.deceasedIntervalMs,
+          async () => {
+            const r = await sweepDeceased(db, clock());
+            if (r.ended + r.reminded + r.reconciled > 0) workerLog.info(r, 'deceased holders pass');
+          },
+          (err) => workerLog.warn({ err }, 'deceased holders pass failed'),
+        ),
+      );
+      if (config.lossCheckIntervalMs > 0) {
+        // Yesterday's loss of every district: a complete day over the threshold raises an alert once.
+        closers.push(
+          every(
+            config.lossCheckIntervalMs,
+            async () => {
+              const alerts = await checkAllLosses(db);
+              if (alerts.length > 0) workerLog.info({ alerts }, 'district losses over the threshold');
+            },
+            (err) => workerLog.warn({ err }, 'loss check failed'),
+          ),
+        );
+      }
       const outbox = new OutboxWorker({ db, channels, logger: workerLog });
       outbox.start(config.outboxIntervalMs);
       closers.push(() => outbox.stop());
@@ -373,15 +491,18 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
 
     const engineRef = engine;
     const metricsRef = metrics;
+    const settingsRef = settings;
     return {
       broker,
       brokerUrl,
       ingest,
       dispatcher,
       engine,
-      async runBalance() {
+      smpp,
+      async runBalance(filter = {}) {
         if (engineRef === null) return null;
-        const report = await engineRef.run();
+        await settingsRef?.prime();
+        const report = await engineRef.run(filter);
         metricsRef?.record(report);
         return report;
       },
@@ -400,19 +521,6 @@ function portFree(host: string, port: number): Promise<boolean> {
     probe.once('error', () => resolve(false));
     probe.listen(port, host, () => probe.close(() => resolve(true)));
   });
-}
-
-/** SMTP settings from `smtp://user:pass@host:port` (or `smtps://` for TLS from the first byte). */
-export function smtpOptions(url: string, from: string) {
-  const u = new URL(url);
-  const secure = u.protocol === 'smtps:';
-  return {
-    host: u.hostname,
-    port: u.port ? Number(u.port) : secure ? 465 : 587,
-    secure,
-    ...(u.username ? { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : {}),
-    from,
-  };
 }
 
 /**

@@ -95,6 +95,16 @@ export const webRoutes: FastifyPluginAsync<WebOptions> = async (fastify, opts) =
   app.get('/', { schema: { hide: true } }, (_req, reply) => sendIndex(reply));
   app.get('/topup', { schema: { hide: true } }, (_req, reply) => sendIndex(reply));
 
+  // The service worker lives at the root so that it may keep the app's page (/) for offline use (web/app/field-sw.js).
+  const serviceWorker = await readFile(join(root, 'app', 'field-sw.js'), 'utf8');
+  app.get('/field-sw.js', { schema: { hide: true } }, (_req, reply) =>
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .header('x-content-type-options', 'nosniff')
+      .send(serviceWorker),
+  );
+
   app.get(
     '/vendor/:file',
     { schema: { hide: true, params: z.object({ file: z.string() }) } },

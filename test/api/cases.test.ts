@@ -61,11 +61,12 @@ describe('cases API over HTTP', () => {
   it('seeds an SLA per category, which an operator may change', async () => {
     const list = await call('GET', '/api/v1/case-categories', { as: 'customer' });
     expect(list.status).toBe(200);
+    const defaults = { nameEn: null, nameAr: null, active: true };
     expect(list.json.categories).toEqual([
-      { category: 'billing_dispute', slaHours: 168 },
-      { category: 'complaint', slaHours: 72 },
-      { category: 'meter_fault', slaHours: 24 },
-      { category: 'request', slaHours: 120 },
+      { category: 'billing_dispute', slaHours: 168, needsVisit: false, ...defaults },
+      { category: 'complaint', slaHours: 72, needsVisit: false, ...defaults },
+      { category: 'meter_fault', slaHours: 24, needsVisit: true, ...defaults },
+      { category: 'request', slaHours: 120, needsVisit: false, ...defaults },
     ]);
     const denied = await call('PUT', '/api/v1/case-categories/request', { body: { slaHours: 48 } });
     expect(denied.status).toBe(403);
@@ -74,7 +75,9 @@ describe('cases API over HTTP', () => {
       body: { slaHours: 48 },
     });
     expect(set.status).toBe(200);
-    expect(set.json.categories).toContainEqual({ category: 'request', slaHours: 48 });
+    expect(set.json.categories).toContainEqual(
+      expect.objectContaining({ category: 'request', slaHours: 48 }),
+    );
   });
 
   it('a customer opens a case for their own meter; the customer is told in Arabic', async () => {
@@ -316,10 +319,10 @@ describe('cases API over HTTP', () => {
       dueAt: '2026-03-02T08:00:00.000Z',
     };
     expect(renderTemplate('case_opened', 'en', opened).text).toBe(
-      'Dear Huda, we have opened case C-7 for your meter fault report. We aim to resolve it by 2026-03-02 08:00 UTC.',
+      'Dear Huda, we have opened case C-7 for your meter fault report. We aim to resolve it by 2 March 2026 at 08:00.',
     );
     expect(renderTemplate('case_opened', 'ar', opened).text).toBe(
-      'عزيزنا Huda، فتحنا الحالة \u2066C-7\u2069 بشأن بلاغ عطل في العداد. نسعى إلى حلّها قبل \u20662026-03-02 08:00\u2069 بالتوقيت العالمي.',
+      'عزيزنا Huda، سجّلنا طلبك رقم \u2066C-7\u2069 بشأن بلاغ عطل في العداد. نسعى إلى إنجازه قبل 2 مارس 2026 في 8:00 ص.',
     );
     const updated = {
       customerName: 'Huda',
@@ -332,7 +335,7 @@ describe('cases API over HTTP', () => {
       text: 'Dear Huda, case C-7 is waiting for your reply. Send a photo.',
     });
     expect(renderTemplate('case_updated', 'ar', { ...updated, note: null }).text).toBe(
-      'عزيزنا Huda، الحالة \u2066C-7\u2069 بانتظار ردّك.',
+      'عزيزنا Huda، طلبك رقم \u2066C-7\u2069 بانتظار ردّك.',
     );
   });
 });

@@ -33,6 +33,11 @@ describe('HTTP server', () => {
     expect(await res.json()).toMatchObject({ checks: { database: 'ok' } });
   });
 
+  it('says on /metrics whether the database answers', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/^rasid_database_up 1$/m);
+  });
+
   it('closes every /api route that declares no access, and refuses a call without credentials', async () => {
     const res = await fetch(`${server.url}/api/v1/vends`, {
       method: 'POST',

@@ -138,19 +138,13 @@ describe('operator fleet API over HTTP', () => {
         { meter_id: meters.m2, ts: new Date('2026-01-10T10:00:00Z'), energy_wh: 9000n, relay: false },
       ])
       .execute();
+    // These tests read the balance engine's state as the routes show it, not the engine: the engine is
+    // stopped, and its state of m2 says the low-credit alert fired.
+    await server.metersOnline?.engine?.stop();
     await db
-      .insertInto('audit_log')
-      .values({
-        utility_id: seed.utilityId,
-        actor: 'system:balance',
-        action: 'balance.alert_low_credit',
-        subject: `meter:${meters.m2}`,
-        details: {
-          reason: 'credit_below_threshold',
-          creditMinor: '100',
-          memo: { state: { lowCreditArmed: false, supply: 'connected', emergency: 'available' } },
-        },
-      })
+      .insertInto('balance_state')
+      .values({ meter_id: meters.m2, utility_id: seed.utilityId, low_credit: true })
+      .onConflict((oc) => oc.column('meter_id').doUpdateSet({ low_credit: true }))
       .execute();
     await db
       .insertInto('meter_events')

@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.ts';
+import { request } from '../support/api.ts';
 import type { Seed } from '../support/db.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { seedVending } from '../support/vending-fixture.ts';
@@ -23,17 +24,10 @@ describe('customer sign-in by one-time code', () => {
   let test: TestServer;
   let seed: Seed;
 
+  /** The answer's status and JSON body only, so whole answers can be compared. */
   async function call(method: string, path: string, body?: unknown, token?: string) {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: {
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    return { status: res.status, json: (text ? JSON.parse(text) : null) as Json };
+    const { status, json } = await request(server.url, method, path, { body, token });
+    return { status, json };
   }
 
   const db = () => server.core.store.db;
@@ -66,7 +60,8 @@ describe('customer sign-in by one-time code', () => {
   const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
   beforeAll(async () => {
-    test = await startTestServer('sessions-api');
+    // The worker would drop a code from its row once delivered: this suite reads codes from pending rows.
+    test = await startTestServer('sessions-api', { OUTBOX_INTERVAL_SECONDS: '3600' });
     server = test.server;
     seed = await seedVending(db(), server.core.keys, 'jo');
     const sami = await db()
@@ -265,6 +260,8 @@ describe('customer sign-in by one-time code', () => {
           token: paid.json.token,
           units: paid.json.receipt.units.value,
           unit: 'kWh',
+          // The receipt PDF of this top-up, keyed by the payment, in the SMS's language.
+          receiptUrl: `${server.url}/api/v1/checkout/${started.json.paymentId}/receipt?lang=ar`,
         },
       },
     ]);

@@ -48,7 +48,8 @@ describe('meters online in a started Rasid', () => {
       .where('id', '=', w.seed.meterId)
       .executeTakeFirstOrThrow();
     expect(row.mqtt_username).toBe(creds.username);
-    expect(row.mqtt_password_hash).toMatch(/^scrypt\$/);
+    // Meters sign in with a keyed HMAC of their random secret (docs/broker.md), not a password KDF.
+    expect(row.mqtt_password_hash).toMatch(/^hmac-sha256\$/);
     expect(row.mqtt_password_hash).not.toContain(creds.password);
     const audit = await w.call('GET', `/api/v1/audit?subject=meter:${w.seed.meterId}`);
     expect(audit.json.entries.map((e: Json) => e.action)).toContain('meter.mqtt_credentials_issued');

@@ -3,6 +3,7 @@
  * `jo`, its STS meter and an operator signed in, and helpers to call the API and connect as the meter.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { encodeReading, meterTopic } from '../../protocols/mqtt/index.ts';
 import { hashSecret } from '../../src/security/secrets.ts';
 import type { RunningServer } from '../../src/server.ts';
 import type { Seed } from '../support/db.ts';
@@ -122,4 +123,27 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     if (Date.now() > until) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * The world's meter reports one reading with its credit (0.900) below the low-credit threshold; resolves with
+ * the meter's client once the reading is stored.
+ */
+export async function reportLowCredit(w: OnlineWorld): Promise<MqttClient> {
+  const meter = await w.meterClient();
+  await meter.publishAsync(
+    meterTopic('jo', w.serial, 'up/reading'),
+    encodeReading({
+      v: 1,
+      seq: 1,
+      ts: new Date(Date.now() - 60_000).toISOString(),
+      energyWh: 10,
+      creditMinor: 900,
+    }),
+    { qos: 1 },
+  );
+  await waitFor(
+    async () => (await w.server.core.store.db.selectFrom('readings').select('ts').execute()).length === 1,
+  );
+  return meter;
 }

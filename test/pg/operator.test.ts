@@ -1,7 +1,8 @@
 // The fleet state query, the overview's grouping sets and the alert feed on the machine's PostgreSQL
 // (vitest.services.config.ts).
 import { expect } from 'vitest';
-import { AlertFeed, fleetOverview, meterStateQuery } from '../../src/api/routes/operator.ts';
+import { AlertFeed } from '../../src/fleet/alerts.ts';
+import { fleetOverview, meterStateQuery } from '../../src/fleet/queries.ts';
 import { minorUnits } from '../../src/store/schema.ts';
 import { dbTestFor, seedBasics } from '../support/db.ts';
 
@@ -22,15 +23,10 @@ test('meter state: a clear-tamper token ends the tamper; the relay beats the eng
       details: {},
     })
     .execute();
+  // The balance engine's state of the meter: alert fired, supply ordered off.
   await db
-    .insertInto('audit_log')
-    .values({
-      utility_id: seed.utilityId,
-      actor: 'system:balance',
-      action: 'balance.disconnect',
-      subject: `meter:${seed.meterId}`,
-      details: { memo: { state: { lowCreditArmed: false, supply: 'disconnected', emergency: 'used' } } },
-    })
+    .insertInto('balance_state')
+    .values({ meter_id: seed.meterId, utility_id: seed.utilityId, low_credit: true, supply: 'disconnected' })
     .execute();
   const state = async () => (await meterStateQuery({ utilityId: seed.utilityId }).execute(db)).rows[0]!;
   expect(await state()).toMatchObject({

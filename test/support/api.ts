@@ -42,6 +42,8 @@ export interface RequestOptions {
   readonly token?: string | null;
   /** Sent as JSON. */
   readonly body?: unknown;
+  /** Sent as it is (a CSV file), with the content type given in `headers`. */
+  readonly rawBody?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -60,6 +62,7 @@ export async function request(
       ...opts.headers,
     },
     ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+    ...(opts.rawBody !== undefined ? { body: opts.rawBody } : {}),
   });
   const text = await res.text();
   const type = res.headers.get('content-type') ?? '';

@@ -53,6 +53,8 @@ export async function seedWorld(opts: {
   if (opts.postgresUrl) {
     dbName = `rasid_run_${randomBytes(5).toString('hex')}`;
     admin = new pg.Client({ connectionString: opts.postgresUrl });
+    // A fault run stops PostgreSQL under this idle client: that must not crash the caller.
+    admin.on('error', () => {});
     await admin.connect();
     await admin.query(`create database "${dbName}"`);
     const u = new URL(opts.postgresUrl);
@@ -201,7 +203,8 @@ export async function startRasid(
     stderr += d;
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
+  // A cold start on a machine busy with other work can take minutes.
+  const deadline = Date.now() + 300_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`rasid exited with ${child.exitCode}: ${stderr}`);
     try {

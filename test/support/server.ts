@@ -31,8 +31,8 @@ export function testBrokerEnv(name: string): Record<string, string> {
   };
 }
 
-export async function startTestServer(name: string, env: Record<string, string> = {}): Promise<TestServer> {
-  const dir = await mkdtemp(join(tmpdir(), `rasid-${name}-`));
+/** A log destination that keeps every line Rasid writes, for suites that look at the logs. */
+export function logCapture(): { logs: string[]; sink: Writable } {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -40,19 +40,29 @@ export async function startTestServer(name: string, env: Record<string, string> 
       done();
     },
   });
+  return { logs, sink };
+}
+
+/**
+ * Starts Rasid on `dataDir` as the suites run it: HTTP on port 0, the suites' broker, `env` last; every log
+ * line (setup output included) kept in `logs`.
+ */
+export async function startOnDataDir(
+  name: string,
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<{ server: RunningServer; logs: string[] }> {
+  const { logs, sink } = logCapture();
   const server = await startServer(
-    loadConfig({
-      PORT: '0',
-      LOG_LEVEL: 'debug',
-      NODE_ENV: 'test',
-      DATA_DIR: dir,
-      ...testBrokerEnv(name),
-      ...env,
-    }),
-    {
-      logDestination: sink,
-    },
+    loadConfig({ PORT: '0', NODE_ENV: 'test', DATA_DIR: dataDir, ...testBrokerEnv(name), ...env }),
+    { logDestination: sink, setupOutput: sink },
   );
+  return { server, logs };
+}
+
+export async function startTestServer(name: string, env: Record<string, string> = {}): Promise<TestServer> {
+  const dir = await mkdtemp(join(tmpdir(), `rasid-${name}-`));
+  const { server, logs } = await startOnDataDir(name, dir, { LOG_LEVEL: 'debug', ...env });
   return {
     server,
     logs,

@@ -1,15 +1,22 @@
 /**
  * Operator routes for customers (create, get, search by name or phone, update contact and language) and
- * premises (create, list). Every change writes an audit row in the same transaction.
+ * premises (create, list). Every change writes an audit row in the same transaction; the reads are the
+ * accounts module's (src/accounts/queries.ts), the changes its service (src/accounts/service.ts).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { likeEscape, writeAudit } from '../../accounts/audit.ts';
-import type { CustomerId, Language } from '../../store/schema.ts';
+import type { CustomerRow } from '../../accounts/customers.ts';
+import {
+  customerWithAccounts,
+  listCustomers,
+  listPremises,
+  type PremiseRow,
+} from '../../accounts/queries.ts';
+import { createCustomer, createPremise, updateCustomer } from '../../accounts/service.ts';
+import type { CustomerId } from '../../store/schema.ts';
 import { principalOf } from '../auth.ts';
-import { AppError } from '../errors.ts';
-import { type AdminRoutesOptions, actorFor, Paging, Phone, uniqueOr409 } from './admin-shared.ts';
+import { type AdminRoutesOptions, actorFor, Paging, Phone } from './admin-shared.ts';
 
 const Lang = z.enum(['ar', 'en']);
 
@@ -22,26 +29,6 @@ const CustomerOut = z.object({
   nationalId: z.string().nullable(),
   createdAt: z.string(),
 });
-
-interface CustomerRow {
-  id: CustomerId;
-  name: string;
-  preferred_language: Language;
-  phone: string | null;
-  email: string | null;
-  national_id: string | null;
-  created_at: Date;
-}
-
-const customerColumns = [
-  'id',
-  'name',
-  'preferred_language',
-  'phone',
-  'email',
-  'national_id',
-  'created_at',
-] as const;
 
 function customerOut(c: CustomerRow): z.infer<typeof CustomerOut> {
   return {
@@ -61,6 +48,10 @@ const PremiseOut = z.object({
   area: z.string().nullable(),
   createdAt: z.string(),
 });
+
+function premiseOut(r: PremiseRow): z.infer<typeof PremiseOut> {
+  return { id: r.id, address: r.address, area: r.area, createdAt: r.created_at.toISOString() };
+}
 
 export const adminCustomerRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (fastify, opts) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -85,30 +76,17 @@ export const adminCustomerRoutes: FastifyPluginAsync<AdminRoutesOptions> = async
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const by = actorFor(p);
-      const row = await uniqueOr409('nationalId: a customer with this national id exists', () =>
-        db.transaction().execute(async (trx) => {
-          const c = await trx
-            .insertInto('customers')
-            .values({
-              utility_id: p.utilityId,
-              name: req.body.name,
-              preferred_language: req.body.preferredLanguage,
-              phone: req.body.phone ?? null,
-              email: req.body.email ?? null,
-              national_id: req.body.nationalId ?? null,
-            })
-            .returning(customerColumns)
-            .executeTakeFirstOrThrow();
-          await writeAudit(trx, {
-            utilityId: p.utilityId,
-            actor: by.actor,
-            action: 'customer.create',
-            subject: `customer:${c.id}`,
-            details: { name: c.name, preferredLanguage: c.preferred_language },
-          });
-          return c;
-        }),
+      const row = await createCustomer(
+        db,
+        {
+          utilityId: p.utilityId,
+          name: req.body.name,
+          preferredLanguage: req.body.preferredLanguage,
+          phone: req.body.phone,
+          email: req.body.email,
+          nationalId: req.body.nationalId,
+        },
+        actorFor(p),
       );
       return reply.status(201).send(customerOut(row));
     },
@@ -129,24 +107,7 @@ export const adminCustomerRoutes: FastifyPluginAsync<AdminRoutesOptions> = async
     },
     async (req) => {
       const p = principalOf(req);
-      let q = db.selectFrom('customers').select(customerColumns).where('utility_id', '=', p.utilityId);
-      const text = req.query.q;
-      if (text) {
-        const pattern = `%${likeEscape(text)}%`;
-        const digits = text.replace(/[^0-9]/g, '');
-        q = q.where((eb) =>
-          eb.or([
-            eb('name', 'ilike', pattern),
-            ...(digits.length >= 3 ? [eb('phone', 'like', `%${digits}%`)] : []),
-          ]),
-        );
-      }
-      const rows = await q
-        .orderBy('name')
-        .orderBy('id')
-        .limit(req.query.limit)
-        .offset(req.query.offset)
-        .execute();
+      const rows = await listCustomers(db, p.utilityId, req.query);
       return { customers: rows.map(customerOut), limit: req.query.limit, offset: req.query.offset };
     },
   );
@@ -168,20 +129,8 @@ export const adminCustomerRoutes: FastifyPluginAsync<AdminRoutesOptions> = async
     },
     async (req) => {
       const p = principalOf(req);
-      const c = await db
-        .selectFrom('customers')
-        .select(customerColumns)
-        .where('id', '=', req.params.customerId as CustomerId)
-        .where('utility_id', '=', p.utilityId)
-        .executeTakeFirst();
-      if (!c) throw new AppError('not_found', `customer ${req.params.customerId} is unknown`);
-      const accounts = await db
-        .selectFrom('accounts')
-        .select(['id', 'number', 'status'])
-        .where('customer_id', '=', c.id)
-        .orderBy('number')
-        .execute();
-      return { ...customerOut(c), accounts };
+      const { customer, accounts } = await customerWithAccounts(db, p.utilityId, req.params.customerId);
+      return { ...customerOut(customer), accounts };
     },
   );
 
@@ -191,12 +140,13 @@ export const adminCustomerRoutes: FastifyPluginAsync<AdminRoutesOptions> = async
       config: { access: ['operator'] },
       schema: {
         tags: ['customers'],
-        summary: 'Update contact details and preferred language (null clears a contact)',
+        summary: 'Update contact details, national id and preferred language (null clears one)',
         params: z.object({ customerId: z.uuid() }),
         body: z
           .object({
             phone: Phone.nullable().optional(),
             email: z.email().max(254).nullable().optional(),
+            nationalId: z.string().trim().min(1).max(40).nullable().optional(),
             preferredLanguage: Lang.optional(),
           })
           .strict(),
@@ -205,48 +155,14 @@ export const adminCustomerRoutes: FastifyPluginAsync<AdminRoutesOptions> = async
     },
     async (req) => {
       const p = principalOf(req);
-      const by = actorFor(p);
-      const id = req.params.customerId as CustomerId;
-      return db.transaction().execute(async (trx) => {
-        const before = await trx
-          .selectFrom('customers')
-          .select(customerColumns)
-          .where('id', '=', id)
-          .where('utility_id', '=', p.utilityId)
-          .forUpdate()
-          .executeTakeFirst();
-        if (!before) throw new AppError('not_found', `customer ${id} is unknown`);
-        const set: { phone?: string | null; email?: string | null; preferred_language?: Language } = {};
-        const changes: Record<string, { from: unknown; to: unknown }> = {};
-        const { phone, email, preferredLanguage } = req.body;
-        if (phone !== undefined && phone !== before.phone) {
-          set.phone = phone;
-          changes.phone = { from: before.phone, to: phone };
-        }
-        if (email !== undefined && email !== before.email) {
-          set.email = email;
-          changes.email = { from: before.email, to: email };
-        }
-        if (preferredLanguage !== undefined && preferredLanguage !== before.preferred_language) {
-          set.preferred_language = preferredLanguage;
-          changes.preferredLanguage = { from: before.preferred_language, to: preferredLanguage };
-        }
-        if (Object.keys(changes).length === 0) return customerOut(before);
-        const after = await trx
-          .updateTable('customers')
-          .set(set)
-          .where('id', '=', id)
-          .returning(customerColumns)
-          .executeTakeFirstOrThrow();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: by.actor,
-          action: 'customer.update',
-          subject: `customer:${id}`,
-          details: { changes },
-        });
-        return customerOut(after);
-      });
+      const after = await updateCustomer(
+        db,
+        p.utilityId,
+        req.params.customerId as CustomerId,
+        req.body,
+        actorFor(p),
+      );
+      return customerOut(after);
     },
   );
 
@@ -266,28 +182,8 @@ export const adminCustomerRoutes: FastifyPluginAsync<AdminRoutesOptions> = async
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const by = actorFor(p);
-      const row = await db.transaction().execute(async (trx) => {
-        const premise = await trx
-          .insertInto('premises')
-          .values({ utility_id: p.utilityId, address: req.body.address, area: req.body.area ?? null })
-          .returning(['id', 'address', 'area', 'created_at'])
-          .executeTakeFirstOrThrow();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: by.actor,
-          action: 'premise.create',
-          subject: `premise:${premise.id}`,
-          details: { address: premise.address, area: premise.area },
-        });
-        return premise;
-      });
-      return reply.status(201).send({
-        id: row.id,
-        address: row.address,
-        area: row.area,
-        createdAt: row.created_at.toISOString(),
-      });
+      const row = await createPremise(db, p.utilityId, req.body, actorFor(p));
+      return reply.status(201).send(premiseOut(row));
     },
   );
 
@@ -304,28 +200,8 @@ export const adminCustomerRoutes: FastifyPluginAsync<AdminRoutesOptions> = async
     },
     async (req) => {
       const p = principalOf(req);
-      let q = db
-        .selectFrom('premises')
-        .select(['id', 'address', 'area', 'created_at'])
-        .where('utility_id', '=', p.utilityId);
-      if (req.query.q) {
-        const pattern = `%${likeEscape(req.query.q)}%`;
-        q = q.where((eb) => eb.or([eb('address', 'ilike', pattern), eb('area', 'ilike', pattern)]));
-      }
-      const rows = await q
-        .orderBy('address')
-        .orderBy('id')
-        .limit(req.query.limit)
-        .offset(req.query.offset)
-        .execute();
-      return {
-        premises: rows.map((r) => ({
-          id: r.id,
-          address: r.address,
-          area: r.area,
-          createdAt: r.created_at.toISOString(),
-        })),
-      };
+      const rows = await listPremises(db, p.utilityId, req.query);
+      return { premises: rows.map(premiseOut) };
     },
   );
 };

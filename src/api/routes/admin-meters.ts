@@ -7,29 +7,19 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { likeEscape, writeAudit } from '../../accounts/audit.ts';
-import type { AccountId, Meter, MeterId, VendingKeyId } from '../../store/schema.ts';
+import { METER_STATUSES } from '../../meters/lifecycle.ts';
+import { METER_PROTOCOL_NAMES } from '../../meters/protocols.ts';
+import { listMeters, meterOf, vendingKeys } from '../../meters/queries.ts';
+import { StsParams } from '../../meters/registration.ts';
+import { assignMeter, registerMeter, uploadVendingKey } from '../../meters/service.ts';
+import type { AccountId, Meter, MeterId } from '../../store/schema.ts';
 import { principalOf } from '../auth.ts';
-import { AppError } from '../errors.ts';
 import { type AdminRoutesOptions, actorFor, iso, Paging, uniqueOr409 } from './admin-shared.ts';
 
 const Kind = z.enum(['electricity', 'water']);
-const Protocol = z.enum(['mqtt', 'dlms', 'modbus']);
+const Protocol = z.enum(METER_PROTOCOL_NAMES);
 const Mode = z.enum(['token', 'central']);
-const MeterStatus = z.enum(['registered', 'active', 'faulty', 'decommissioned']);
-
-/** STS parameters of a prepaid meter (IEC 62055-41). */
-const StsParams = z.object({
-  iin: z.string().regex(/^[0-9]{6}$/, 'issuer identification number: 6 digits'),
-  drn: z.string().regex(/^([0-9]{11}|[0-9]{13})$/, 'decoder reference number: 11 or 13 digits'),
-  sgc: z.number().int().min(0).max(999_999).describe('supply group code'),
-  ti: z.number().int().min(0).max(99).describe('tariff index'),
-  krn: z.number().int().min(1).max(9).describe('key revision number'),
-  kt: z.number().int().min(0).max(3).describe('key type'),
-  ea: z.number().int().min(0).max(99).describe('encryption algorithm (7 = STA, 11 = MISTY1)'),
-  baseDate: z.enum(['1993-01-01', '2014-01-01', '2035-01-01']),
-  ken: z.number().int().min(0).max(255).default(255).describe('key expiry number'),
-});
+const MeterStatus = z.enum(METER_STATUSES);
 
 const MeterOut = z.object({
   id: z.string(),
@@ -38,6 +28,9 @@ const MeterOut = z.object({
   protocol: Protocol,
   mode: Mode,
   status: MeterStatus,
+  statusReason: z.string().nullable().describe('why the meter is in its status'),
+  statusChangedAt: z.string().nullable(),
+  replacedBy: z.string().nullable().describe('the meter that took over this one (a replacement)'),
   accountId: z.string().nullable(),
   sts: z
     .object({
@@ -56,6 +49,8 @@ const MeterOut = z.object({
   vendingKeyId: z.string().nullable(),
   online: z.boolean(),
   lastSeenAt: z.string().nullable(),
+  role: z.enum(['customer', 'bulk']).describe("bulk: on a district's supply point (docs/losses.md)"),
+  districtId: z.string().nullable(),
   createdAt: z.string(),
 });
 
@@ -68,6 +63,9 @@ function meterOut(m: Meter): z.infer<typeof MeterOut> {
     protocol: m.protocol,
     mode: m.mode,
     status: m.status,
+    statusReason: m.status_reason,
+    statusChangedAt: iso(m.status_changed_at),
+    replacedBy: m.replaced_by,
     accountId: m.account_id,
     sts: hasSts
       ? {
@@ -85,6 +83,8 @@ function meterOut(m: Meter): z.infer<typeof MeterOut> {
     vendingKeyId: m.vending_key_id,
     online: m.online,
     lastSeenAt: iso(m.last_seen_at),
+    role: m.role,
+    districtId: m.district_id,
     createdAt: m.created_at.toISOString(),
   };
 }
@@ -101,48 +101,6 @@ export const adminMeterRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (f
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { db, keys } = opts;
 
-  const meterColumns = [
-    'id',
-    'utility_id',
-    'serial',
-    'kind',
-    'protocol',
-    'mode',
-    'account_id',
-    'sts_iin',
-    'sts_drn',
-    'sts_sgc',
-    'sts_ti',
-    'sts_krn',
-    'sts_kt',
-    'sts_ea',
-    'sts_base_date',
-    'sts_ken',
-    'vending_key_id',
-    'mqtt_username',
-    'mqtt_password_hash',
-    'status',
-    'online',
-    'last_seen_at',
-    'created_at',
-  ] as const;
-
-  const openAccount = async (
-    trx: Parameters<typeof writeAudit>[0],
-    utilityId: Meter['utility_id'],
-    id: string,
-  ) => {
-    const account = await trx
-      .selectFrom('accounts')
-      .select(['id', 'status'])
-      .where('id', '=', id as AccountId)
-      .where('utility_id', '=', utilityId)
-      .executeTakeFirst();
-    if (!account) throw new AppError('not_found', `accountId: account ${id} is unknown`);
-    if (account.status === 'closed') throw new AppError('conflict', `accountId: account ${id} is closed`);
-    return account.id;
-  };
-
   app.post(
     '/api/v1/meters',
     {
@@ -157,6 +115,13 @@ export const adminMeterRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (f
           mode: Mode,
           sts: StsParams.optional(),
           accountId: z.uuid().optional(),
+          role: z
+            .enum(['customer', 'bulk'])
+            .default('customer')
+            .describe(
+              "bulk: a district's bulk meter (put it on a supply point: POST /districts/:id/supply-points)",
+            ),
+          districtId: z.uuid().optional().describe('the district the meter belongs to (docs/losses.md)'),
         }),
         response: { 201: MeterOut },
       },
@@ -164,62 +129,8 @@ export const adminMeterRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (f
     async (req, reply) => {
       const p = principalOf(req);
       const by = actorFor(p);
-      const { sts } = req.body;
       const meter = await uniqueOr409(`serial: meter ${req.body.serial} is already registered`, () =>
-        db.transaction().execute(async (trx) => {
-          const accountId = req.body.accountId
-            ? await openAccount(trx, p.utilityId, req.body.accountId)
-            : null;
-          const key = sts
-            ? await trx
-                .selectFrom('vending_keys')
-                .select('id')
-                .where('utility_id', '=', p.utilityId)
-                .where('sgc', '=', sts.sgc)
-                .where('krn', '=', sts.krn)
-                .executeTakeFirst()
-            : undefined;
-          const m = await trx
-            .insertInto('meters')
-            .values({
-              utility_id: p.utilityId,
-              serial: req.body.serial,
-              kind: req.body.kind,
-              protocol: req.body.protocol,
-              mode: req.body.mode,
-              account_id: accountId,
-              sts_iin: sts?.iin ?? null,
-              sts_drn: sts?.drn ?? null,
-              sts_sgc: sts?.sgc ?? null,
-              sts_ti: sts?.ti ?? null,
-              sts_krn: sts?.krn ?? null,
-              sts_kt: sts?.kt ?? null,
-              sts_ea: sts?.ea ?? null,
-              sts_base_date: sts?.baseDate ?? null,
-              sts_ken: sts?.ken ?? null,
-              vending_key_id: key?.id ?? null,
-              mqtt_username: null,
-              mqtt_password_hash: null,
-              last_seen_at: null,
-            })
-            .returning(meterColumns)
-            .executeTakeFirstOrThrow();
-          await writeAudit(trx, {
-            utilityId: p.utilityId,
-            actor: by.actor,
-            action: 'meter.register',
-            subject: `meter:${m.id}`,
-            details: {
-              serial: m.serial,
-              kind: m.kind,
-              protocol: m.protocol,
-              mode: m.mode,
-              accountId,
-              ...(sts ? { sgc: sts.sgc, krn: sts.krn, drn: sts.drn } : {}),
-            },
-          });
-          return m;
-        }),
+        registerMeter(db, { utilityId: p.utilityId, actor: by.actor, ...req.body }),
       );
       return reply.status(201).send(meterOut(meter));
     },
@@ -259,17 +170,10 @@ export const adminMeterRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (f
     async (req) => {
       const p = principalOf(req);
       const f = req.query;
-      let q = db.selectFrom('meters').select(meterColumns).where('utility_id', '=', p.utilityId);
-      if (f.accountId) q = q.where('account_id', '=', f.accountId as AccountId);
-      if (f.kind) q = q.where('kind', '=', f.kind);
-      if (f.protocol) q = q.where('protocol', '=', f.protocol);
-      if (f.mode) q = q.where('mode', '=', f.mode);
-      if (f.status) q = q.where('status', '=', f.status);
-      if (f.online !== undefined) q = q.where('online', '=', f.online);
-      if (f.unassigned === true) q = q.where('account_id', 'is', null);
-      if (f.unassigned === false) q = q.where('account_id', 'is not', null);
-      if (f.serial) q = q.where('serial', 'like', `${likeEscape(f.serial)}%`);
-      const rows = await q.orderBy('serial').limit(f.limit).offset(f.offset).execute();
+      const rows = await listMeters(db, p.utilityId, {
+        ...f,
+        accountId: f.accountId as AccountId | undefined,
+      });
       return { meters: rows.map(meterOut) };
     },
   );
@@ -287,14 +191,7 @@ export const adminMeterRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (f
     },
     async (req) => {
       const p = principalOf(req);
-      const m = await db
-        .selectFrom('meters')
-        .select(meterColumns)
-        .where('id', '=', req.params.meterId as MeterId)
-        .where('utility_id', '=', p.utilityId)
-        .executeTakeFirst();
-      if (!m) throw new AppError('not_found', `meter ${req.params.meterId} is unknown`);
-      return meterOut(m);
+      return meterOut(await meterOf(db, p.utilityId, req.params.meterId as MeterId));
     },
   );
 
@@ -313,36 +210,13 @@ export const adminMeterRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (f
     async (req) => {
       const p = principalOf(req);
       const by = actorFor(p);
-      return db.transaction().execute(async (trx) => {
-        const before = await trx
-          .selectFrom('meters')
-          .select(['id', 'account_id', 'status'])
-          .where('id', '=', req.params.meterId as MeterId)
-          .where('utility_id', '=', p.utilityId)
-          .forUpdate()
-          .executeTakeFirst();
-        if (!before) throw new AppError('not_found', `meter ${req.params.meterId} is unknown`);
-        if (before.status === 'decommissioned') {
-          throw new AppError('conflict', `meter ${req.params.meterId} is decommissioned`);
-        }
-        const accountId = req.body.accountId ? await openAccount(trx, p.utilityId, req.body.accountId) : null;
-        const after = await trx
-          .updateTable('meters')
-          .set({ account_id: accountId })
-          .where('id', '=', before.id)
-          .returning(meterColumns)
-          .executeTakeFirstOrThrow();
-        if (before.account_id !== accountId) {
-          await writeAudit(trx, {
-            utilityId: p.utilityId,
-            actor: by.actor,
-            action: 'meter.assign',
-            subject: `meter:${before.id}`,
-            details: { from: before.account_id, to: accountId },
-          });
-        }
-        return meterOut(after);
+      const meter = await assignMeter(db, {
+        utilityId: p.utilityId,
+        actor: by.actor,
+        meterId: req.params.meterId as MeterId,
+        accountId: req.body.accountId,
       });
+      return meterOut(meter);
     },
   );
 
@@ -371,49 +245,25 @@ export const adminMeterRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (f
       const p = principalOf(req);
       const by = actorFor(p);
       const { sgc, krn } = req.body;
-      const id: VendingKeyId = await uniqueOr409(
+      const { key: row, metersLinked } = await uniqueOr409(
         `sgc, krn: a vending key for supply group ${sgc} revision ${krn} exists`,
         () =>
-          keys.put({
+          uploadVendingKey(db, keys, {
             utilityId: p.utilityId,
+            actor: by.actor,
             sgc,
             krn,
             key: Buffer.from(req.body.key, 'hex'),
-            ...(req.body.label ? { label: req.body.label } : {}),
+            label: req.body.label,
           }),
       );
-      // Meters registered before their key arrived take it now.
-      const linked = await db.transaction().execute(async (trx) => {
-        const rows = await trx
-          .updateTable('meters')
-          .set({ vending_key_id: id })
-          .where('utility_id', '=', p.utilityId)
-          .where('sts_sgc', '=', sgc)
-          .where('sts_krn', '=', krn)
-          .where('vending_key_id', 'is', null)
-          .returning('id')
-          .execute();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: by.actor,
-          action: 'vending_key.upload',
-          subject: `vending_key:${id}`,
-          details: { sgc, krn, label: req.body.label ?? null, metersLinked: rows.length },
-        });
-        return rows.length;
-      });
-      const row = await db
-        .selectFrom('vending_keys')
-        .select(['id', 'sgc', 'krn', 'label', 'created_at'])
-        .where('id', '=', id)
-        .executeTakeFirstOrThrow();
       return reply.status(201).send({
         id: row.id,
         sgc: row.sgc,
         krn: row.krn,
         label: row.label,
         createdAt: row.created_at.toISOString(),
-        metersLinked: linked,
+        metersLinked,
       });
     },
   );
@@ -430,13 +280,7 @@ export const adminMeterRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (f
     },
     async (req) => {
       const p = principalOf(req);
-      const rows = await db
-        .selectFrom('vending_keys')
-        .select(['id', 'sgc', 'krn', 'label', 'created_at'])
-        .where('utility_id', '=', p.utilityId)
-        .orderBy('sgc')
-        .orderBy('krn')
-        .execute();
+      const rows = await vendingKeys(db, p.utilityId);
       return {
         keys: rows.map((r) => ({
           id: r.id,

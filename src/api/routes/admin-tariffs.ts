@@ -1,58 +1,29 @@
 /**
  * Tariffs are versioned data: a change is a new version with its own effective date, never an edit, so every
  * past vend can be explained by the version it used. Create a version, list them, and read the one in force.
+ * What a version may hold and how it prices is src/tariffs (docs/tariffs.md); a version that could not be
+ * priced or sold (a zero price, overlapping or missing time-of-use hours or days) is refused as
+ * problem+json `tariff_invalid` with every issue in `issues`.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { writeAudit } from '../../accounts/audit.ts';
-import { jsonText, minorUnits, type Tariff } from '../../store/schema.ts';
+import type { Tariff } from '../../store/schema.ts';
+import {
+  Block,
+  createTariffVersion,
+  schemeOf,
+  TariffError,
+  TariffPrices,
+  Tou,
+  VersionError,
+} from '../../tariffs/index.ts';
 import { principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
 import { type AdminRoutesOptions, actorFor, Instant, MinorOrZero, uniqueOr409 } from './admin-shared.ts';
 
 const Kind = z.enum(['electricity', 'water']);
 const Code = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, - and _ (1 to 32)');
-
-const Block = z.object({
-  upToUnits: z
-    .number()
-    .int()
-    .positive()
-    .nullable()
-    .describe('month-to-date units (Wh or litres) up to which this price applies; null = no bound'),
-  priceMinorPerUnit: z
-    .number()
-    .int()
-    .nonnegative()
-    .describe('minor units per `pricePerUnits` units (e.g. fils per kWh)'),
-});
-
-/** Blocks rise strictly, and only the last one is open-ended. */
-const Blocks = z
-  .array(Block)
-  .min(1)
-  .max(20)
-  .superRefine((blocks, ctx) => {
-    let previous = 0;
-    blocks.forEach((b, i) => {
-      const last = i === blocks.length - 1;
-      if (b.upToUnits === null && !last) {
-        ctx.addIssue({ code: 'custom', path: [i, 'upToUnits'], message: 'only the last block may be open' });
-      } else if (b.upToUnits !== null && b.upToUnits <= previous) {
-        ctx.addIssue({ code: 'custom', path: [i, 'upToUnits'], message: 'blocks must rise' });
-      }
-      previous = b.upToUnits ?? previous;
-    });
-  });
-
-const TouPeriod = z.object({
-  name: z.string().min(1).max(40),
-  days: z.array(z.number().int().min(1).max(7)).min(1).max(7),
-  fromMinute: z.number().int().min(0).max(1439),
-  toMinute: z.number().int().min(0).max(1439),
-  blocks: Blocks,
-});
 
 const TariffOut = z.object({
   id: z.string(),
@@ -61,6 +32,7 @@ const TariffOut = z.object({
   name: z.string(),
   kind: Kind,
   subsidised: z.boolean(),
+  variantOf: z.string().nullable(),
   effectiveFrom: z.string(),
   currency: z.string(),
   unit: z.enum(['Wh', 'L']),
@@ -69,8 +41,9 @@ const TariffOut = z.object({
   taxRateBp: z.number(),
   debtRecoveryBp: z.number(),
   minPurchaseMinor: z.string(),
+  scheme: z.enum(['blocks', 'tou']),
   blocks: z.array(Block),
-  tou: z.array(TouPeriod).nullable(),
+  tou: Tou.nullable(),
   createdAt: z.string(),
 });
 
@@ -82,6 +55,7 @@ function tariffOut(t: Tariff): z.infer<typeof TariffOut> {
     name: t.name,
     kind: t.kind,
     subsidised: t.subsidised,
+    variantOf: t.variant_of,
     effectiveFrom: t.effective_from.toISOString(),
     currency: t.currency,
     unit: t.unit,
@@ -90,10 +64,16 @@ function tariffOut(t: Tariff): z.infer<typeof TariffOut> {
     taxRateBp: t.tax_rate_bp,
     debtRecoveryBp: t.debt_recovery_bp,
     minPurchaseMinor: t.min_purchase_minor.toString(),
+    scheme: schemeOf(t),
     blocks: t.blocks,
     tou: t.tou,
     createdAt: t.created_at.toISOString(),
   };
+}
+
+/** The price fields of a request body, whichever schemes `TariffPrices` knows. */
+function pricesOf(body: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(TariffPrices.shape).map((k) => [k, body[k]]));
 }
 
 export const adminTariffRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (fastify, opts) => {
@@ -114,14 +94,16 @@ export const adminTariffRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
           name: z.string().trim().min(1).max(200),
           kind: Kind,
           subsidised: z.boolean().default(false),
+          variantOf: Code.optional().describe(
+            'a subsidised tariff: the code of the standard tariff it is the variant of; an eligible account given that code is priced at this one',
+          ),
           effectiveFrom: Instant,
           fixedMonthlyMinor: MinorOrZero.default(0n),
           taxRateBp: z.number().int().min(0).max(10_000).default(0),
           debtRecoveryBp: z.number().int().min(0).max(10_000).default(0),
           minPurchaseMinor: MinorOrZero.default(0n),
-          pricePerUnits: z.number().int().positive().max(1_000_000).default(1000),
-          blocks: Blocks,
-          tou: z.array(TouPeriod).max(24).optional(),
+          // The prices are src/tariffs' own schema: a new pricing scheme adds its field there, not here.
+          ...TariffPrices.shape,
         }),
         response: { 201: TariffOut },
       },
@@ -130,62 +112,44 @@ export const adminTariffRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
       const p = principalOf(req);
       const by = actorFor(p);
       const b = req.body;
+      if (b.variantOf !== undefined && !b.subsidised) {
+        throw new AppError(
+          'validation_failed',
+          'variantOf: only a subsidised tariff is a variant of another',
+        );
+      }
       const utility = await vending.utility(p.utilityId);
       const created = await uniqueOr409(`code: tariff ${b.code} got a new version meanwhile; retry`, () =>
         db.transaction().execute(async (trx) => {
-          const latest = await trx
-            .selectFrom('tariffs')
-            .select(['version', 'kind', 'effective_from'])
-            .where('utility_id', '=', p.utilityId)
-            .where('code', '=', b.code)
-            .orderBy('version', 'desc')
-            .limit(1)
-            .executeTakeFirst();
-          if (latest && latest.kind !== b.kind) {
-            throw new AppError('validation_failed', `kind: tariff ${b.code} is for ${latest.kind}`);
-          }
-          if (latest && b.effectiveFrom < latest.effective_from) {
-            throw new AppError(
-              'conflict',
-              `effectiveFrom: version ${latest.version} of ${b.code} takes effect ${latest.effective_from.toISOString()}; a new version cannot start before it`,
-            );
-          }
-          const t = await trx
-            .insertInto('tariffs')
-            .values({
-              utility_id: p.utilityId,
+          try {
+            return await createTariffVersion(trx, {
+              utilityId: p.utilityId,
               code: b.code,
               name: b.name,
               kind: b.kind,
               subsidised: b.subsidised,
-              version: (latest?.version ?? 0) + 1,
-              effective_from: b.effectiveFrom,
+              variantOf: b.variantOf ?? null,
+              effectiveFrom: b.effectiveFrom,
               currency: utility.currency,
-              fixed_monthly_minor: minorUnits(b.fixedMonthlyMinor),
-              tax_rate_bp: b.taxRateBp,
-              debt_recovery_bp: b.debtRecoveryBp,
-              min_purchase_minor: minorUnits(b.minPurchaseMinor),
-              unit: b.kind === 'water' ? 'L' : 'Wh',
-              price_per_units: b.pricePerUnits,
-              blocks: jsonText(b.blocks),
-              tou: b.tou ? jsonText(b.tou) : null,
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await writeAudit(trx, {
-            utilityId: p.utilityId,
-            actor: by.actor,
-            action: 'tariff.create',
-            subject: `tariff:${t.code}:${t.version}`,
-            details: {
-              id: t.id,
-              code: t.code,
-              version: t.version,
-              effectiveFrom: t.effective_from.toISOString(),
-              subsidised: t.subsidised,
-            },
-          });
-          return t;
+              fixedMonthlyMinor: b.fixedMonthlyMinor,
+              taxRateBp: b.taxRateBp,
+              debtRecoveryBp: b.debtRecoveryBp,
+              minPurchaseMinor: b.minPurchaseMinor,
+              prices: pricesOf(b),
+              actor: by.actor,
+            });
+          } catch (err) {
+            if (err instanceof TariffError) {
+              throw new AppError('tariff_invalid', err.message, { issues: err.issues });
+            }
+            if (err instanceof VersionError) {
+              throw new AppError(
+                err.code === 'kind_mismatch' ? 'validation_failed' : 'conflict',
+                err.message,
+              );
+            }
+            throw err;
+          }
         }),
       );
       return reply.status(201).send(tariffOut(created));

@@ -1,17 +1,15 @@
 /**
  * Vendors (create, list with float), float top-ups (a `float_topup` entry in the append-only vendor ledger,
  * with its audit row, idempotent on the Idempotency-Key header), and kiosks: creating one returns its API key
- * once (only its SHA-256 is stored), and disabling one shuts its key out at once.
+ * once (only its SHA-256 is stored), and disabling one shuts its key out at once. The vendors module
+ * (src/vendors) holds the reads and the writes.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { sql } from 'kysely';
 import { z } from 'zod';
-import { writeAudit } from '../../accounts/audit.ts';
-import { formatMoney } from '../../money.ts';
-import { vendorFloat } from '../../store/ledger.ts';
-import { type KioskId, minorUnits, type VendorId } from '../../store/schema.ts';
-import { newSecret, principalOf, secretDigest } from '../auth.ts';
+import { type KioskRow, listKiosks, listVendors, type VendorView } from '../../vendors/queries.ts';
+import { createKiosk, createVendor, disableKiosk, topUpFloat } from '../../vendors/service.ts';
+import { principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
 import { type AdminRoutesOptions, actorFor, MinorOrZero, PositiveMinor } from './admin-shared.ts';
 
@@ -32,6 +30,28 @@ const KioskOut = z.object({
   active: z.boolean(),
   createdAt: z.string(),
 });
+
+function vendorOut(v: VendorView): z.infer<typeof VendorOut> {
+  return {
+    id: v.id,
+    name: v.name,
+    active: v.active,
+    creditLimitMinor: v.creditLimitMinor.toString(),
+    commissionBp: v.commissionBp,
+    floatMinor: v.floatMinor.toString(),
+    createdAt: v.createdAt.toISOString(),
+  };
+}
+
+function kioskOut(k: KioskRow): z.infer<typeof KioskOut> {
+  return {
+    id: k.id,
+    vendorId: k.vendor_id,
+    name: k.name,
+    active: k.active,
+    createdAt: k.created_at.toISOString(),
+  };
+}
 
 export const adminVendorRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (fastify, opts) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -54,40 +74,8 @@ export const adminVendorRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const by = actorFor(p);
-      const v = await db.transaction().execute(async (trx) => {
-        const row = await trx
-          .insertInto('vendors')
-          .values({
-            utility_id: p.utilityId,
-            name: req.body.name,
-            credit_limit_minor: minorUnits(req.body.creditLimitMinor),
-            commission_bp: req.body.commissionBp,
-          })
-          .returning(['id', 'name', 'active', 'credit_limit_minor', 'commission_bp', 'created_at'])
-          .executeTakeFirstOrThrow();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: by.actor,
-          action: 'vendor.create',
-          subject: `vendor:${row.id}`,
-          details: {
-            name: row.name,
-            creditLimitMinor: row.credit_limit_minor.toString(),
-            commissionBp: row.commission_bp,
-          },
-        });
-        return row;
-      });
-      return reply.status(201).send({
-        id: v.id,
-        name: v.name,
-        active: v.active,
-        creditLimitMinor: v.credit_limit_minor.toString(),
-        commissionBp: v.commission_bp,
-        floatMinor: '0',
-        createdAt: v.created_at.toISOString(),
-      });
+      const v = await createVendor(db, p.utilityId, req.body, actorFor(p));
+      return reply.status(201).send(vendorOut(v));
     },
   );
 
@@ -103,33 +91,7 @@ export const adminVendorRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
     },
     async (req) => {
       const p = principalOf(req);
-      const rows = await db
-        .selectFrom('vendors')
-        .select([
-          'vendors.id',
-          'vendors.name',
-          'vendors.active',
-          'vendors.credit_limit_minor',
-          'vendors.commission_bp',
-          'vendors.created_at',
-          sql<bigint>`coalesce((select sum(l.amount_minor) from vendor_ledger l where l.vendor_id = vendors.id), 0)::bigint`.as(
-            'float',
-          ),
-        ])
-        .where('vendors.utility_id', '=', p.utilityId)
-        .orderBy('vendors.name')
-        .execute();
-      return {
-        vendors: rows.map((v) => ({
-          id: v.id,
-          name: v.name,
-          active: v.active,
-          creditLimitMinor: v.credit_limit_minor.toString(),
-          commissionBp: v.commission_bp,
-          floatMinor: v.float.toString(),
-          createdAt: v.created_at.toISOString(),
-        })),
-      };
+      return { vendors: (await listVendors(db, p.utilityId)).map(vendorOut) };
     },
   );
 
@@ -163,66 +125,21 @@ export const adminVendorRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const by = actorFor(p);
       const key = req.headers['idempotency-key'];
       if (typeof key !== 'string' || key.length < 8) throw new AppError('idempotency_key_required');
-      const vendorId = req.params.vendorId as VendorId;
-      const amount = req.body.amountMinor;
-      const ref = `topup:${key}`;
-      const utility = await vending.utility(p.utilityId);
-      const out = await db.transaction().execute(async (trx) => {
-        // The vendor row lock serialises top-ups of one vendor, so a retried key is seen.
-        const vendor = await trx
-          .selectFrom('vendors')
-          .select('id')
-          .where('id', '=', vendorId)
-          .where('utility_id', '=', p.utilityId)
-          .forUpdate()
-          .executeTakeFirst();
-        if (!vendor) throw new AppError('not_found', `vendor ${vendorId} is unknown`);
-        const seen = await trx
-          .selectFrom('vendor_ledger')
-          .select(['id', 'amount_minor'])
-          .where('vendor_id', '=', vendorId)
-          .where('kind', '=', 'float_topup')
-          .where('ref', '=', ref)
-          .executeTakeFirst();
-        if (seen) {
-          if (BigInt(seen.amount_minor) !== amount) throw new AppError('idempotency_key_reused');
-          return { entryId: String(seen.id), replayed: true };
-        }
-        const entry = await trx
-          .insertInto('vendor_ledger')
-          .values({
-            utility_id: p.utilityId,
-            vendor_id: vendorId,
-            kind: 'float_topup',
-            amount_minor: minorUnits(amount),
-            ref,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: by.actor,
-          action: 'vendor.float_topup',
-          subject: `vendor:${vendorId}`,
-          details: {
-            entryId: String(entry.id),
-            amountMinor: amount.toString(),
-            idempotencyKey: key,
-            ...(req.body.note ? { note: req.body.note } : {}),
-          },
-        });
-        return { entryId: String(entry.id), replayed: false };
-      });
-      const float = await vendorFloat(db, vendorId);
-      return reply.status(out.replayed ? 200 : 201).send({
-        ...out,
-        amountMinor: amount.toString(),
-        floatMinor: float.toString(),
-        float: formatMoney(float, utility.exponent),
-      });
+      const out = await topUpFloat(
+        db,
+        vending,
+        p.utilityId,
+        {
+          vendorId: req.params.vendorId,
+          amountMinor: req.body.amountMinor,
+          idempotencyKey: key,
+          note: req.body.note,
+        },
+        actorFor(p),
+      );
+      return reply.status(out.replayed ? 200 : 201).send(out);
     },
   );
 
@@ -244,44 +161,8 @@ export const adminVendorRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const by = actorFor(p);
-      const vendorId = req.params.vendorId as VendorId;
-      const apiKey = newSecret('rks_');
-      const kiosk = await db.transaction().execute(async (trx) => {
-        const vendor = await trx
-          .selectFrom('vendors')
-          .select('id')
-          .where('id', '=', vendorId)
-          .where('utility_id', '=', p.utilityId)
-          .executeTakeFirst();
-        if (!vendor) throw new AppError('not_found', `vendor ${vendorId} is unknown`);
-        const row = await trx
-          .insertInto('kiosks')
-          .values({
-            utility_id: p.utilityId,
-            vendor_id: vendorId,
-            name: req.body.name,
-            api_key_hash: secretDigest(apiKey),
-          })
-          .returning(['id', 'vendor_id', 'name', 'active', 'created_at'])
-          .executeTakeFirstOrThrow();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: by.actor,
-          action: 'kiosk.create',
-          subject: `kiosk:${row.id}`,
-          details: { vendorId, name: row.name },
-        });
-        return row;
-      });
-      return reply.status(201).send({
-        id: kiosk.id,
-        vendorId: kiosk.vendor_id,
-        name: kiosk.name,
-        active: kiosk.active,
-        createdAt: kiosk.created_at.toISOString(),
-        apiKey,
-      });
+      const kiosk = await createKiosk(db, p.utilityId, req.params.vendorId, req.body, actorFor(p));
+      return reply.status(201).send({ ...kioskOut(kiosk), apiKey: kiosk.apiKey });
     },
   );
 
@@ -298,22 +179,7 @@ export const adminVendorRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
     },
     async (req) => {
       const p = principalOf(req);
-      const rows = await db
-        .selectFrom('kiosks')
-        .select(['id', 'vendor_id', 'name', 'active', 'created_at'])
-        .where('vendor_id', '=', req.params.vendorId as VendorId)
-        .where('utility_id', '=', p.utilityId)
-        .orderBy('name')
-        .execute();
-      return {
-        kiosks: rows.map((k) => ({
-          id: k.id,
-          vendorId: k.vendor_id,
-          name: k.name,
-          active: k.active,
-          createdAt: k.created_at.toISOString(),
-        })),
-      };
+      return { kiosks: (await listKiosks(db, p.utilityId, req.params.vendorId)).map(kioskOut) };
     },
   );
 
@@ -331,39 +197,7 @@ export const adminVendorRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
     },
     async (req) => {
       const p = principalOf(req);
-      const by = actorFor(p);
-      return db.transaction().execute(async (trx) => {
-        const before = await trx
-          .selectFrom('kiosks')
-          .select(['id', 'active'])
-          .where('id', '=', req.params.kioskId as KioskId)
-          .where('utility_id', '=', p.utilityId)
-          .forUpdate()
-          .executeTakeFirst();
-        if (!before) throw new AppError('not_found', `kiosk ${req.params.kioskId} is unknown`);
-        const k = await trx
-          .updateTable('kiosks')
-          .set({ active: false })
-          .where('id', '=', before.id)
-          .returning(['id', 'vendor_id', 'name', 'active', 'created_at'])
-          .executeTakeFirstOrThrow();
-        if (before.active) {
-          await writeAudit(trx, {
-            utilityId: p.utilityId,
-            actor: by.actor,
-            action: 'kiosk.disable',
-            subject: `kiosk:${k.id}`,
-            details: { vendorId: k.vendor_id, reason: req.body.reason },
-          });
-        }
-        return {
-          id: k.id,
-          vendorId: k.vendor_id,
-          name: k.name,
-          active: k.active,
-          createdAt: k.created_at.toISOString(),
-        };
-      });
+      return kioskOut(await disableKiosk(db, p.utilityId, req.params.kioskId, req.body.reason, actorFor(p)));
     },
   );
 };

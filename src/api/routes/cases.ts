@@ -8,15 +8,23 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import {
-  CASE_CATEGORIES,
   CASE_CHANNELS,
   CASE_STATUSES,
+  CATEGORY_CODE,
   type CaseActor,
   type CaseEventView,
   CaseService,
   type CaseView,
 } from '../../cases/service.ts';
-import type { AccountId, CaseId, CustomerId, Database, MeterId, UserId } from '../../store/schema.ts';
+import type {
+  AccountId,
+  CaseId,
+  CustomerId,
+  Database,
+  DepartmentId,
+  MeterId,
+  UserId,
+} from '../../store/schema.ts';
 import { actorOf, type Principal, principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
 import { Instant, iso, Paging, QueryBool } from './admin-shared.ts';
@@ -24,9 +32,11 @@ import { Instant, iso, Paging, QueryBool } from './admin-shared.ts';
 export interface CaseRoutesOptions {
   readonly db: Kysely<Database>;
   readonly now?: () => Date;
+  /** The satisfaction survey's link from its token (sent when a case is closed). */
+  readonly surveyLink?: (token: string) => string;
 }
 
-const Category = z.enum(CASE_CATEGORIES);
+const Category = z.string().regex(CATEGORY_CODE).describe('a category code of the utility');
 const Channel = z.enum(CASE_CHANNELS);
 const Status = z.enum(CASE_STATUSES);
 const Ref = z.object({ id: z.string(), name: z.string() });
@@ -51,11 +61,24 @@ const CaseOut = z.object({
   closedAt: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  externalRef: z.string().nullable().describe("the national complaints system's reference"),
+  callerNumber: z.string().nullable(),
+  department: z.object({ id: z.string(), code: z.string(), name: z.string() }).nullable(),
+  reopened: z.number().describe('times reopened after resolution or closure'),
 });
 
 const EventOut = z.object({
   id: z.string(),
-  kind: z.enum(['opened', 'status', 'note', 'assignment', 'first_response']),
+  kind: z.enum([
+    'opened',
+    'status',
+    'note',
+    'assignment',
+    'first_response',
+    'routed',
+    'work_order',
+    'survey',
+  ]),
   at: z.string(),
   actor: z.string(),
   fromStatus: Status.nullable(),
@@ -63,6 +86,7 @@ const EventOut = z.object({
   assigneeId: z.string().nullable(),
   note: z.string().nullable(),
   internal: z.boolean(),
+  departmentId: z.string().nullable(),
 });
 
 const CaseWithEvents = CaseOut.extend({ events: z.array(EventOut) });
@@ -81,7 +105,16 @@ const Kpi = z.object({
 });
 
 const Categories = z.object({
-  categories: z.array(z.object({ category: Category, slaHours: z.number() })),
+  categories: z.array(
+    z.object({
+      category: Category,
+      slaHours: z.number(),
+      nameEn: z.string().nullable(),
+      nameAr: z.string().nullable(),
+      needsVisit: z.boolean(),
+      active: z.boolean(),
+    }),
+  ),
 });
 
 function caseOut(v: CaseView): z.infer<typeof CaseOut> {
@@ -111,7 +144,11 @@ const PEOPLE = ['customer', 'service', 'operator'] as const;
 
 export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (fastify, opts) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const cases = new CaseService({ db: opts.db, ...(opts.now ? { now: opts.now } : {}) });
+  const cases = new CaseService({
+    db: opts.db,
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.surveyLink ? { surveyLink: opts.surveyLink } : {}),
+  });
   const now = opts.now ?? (() => new Date());
 
   app.post(
@@ -132,6 +169,18 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (fastify,
           accountId: z.uuid().optional(),
           meterId: z.uuid().optional(),
           assigneeId: z.uuid().optional().describe('staff only'),
+          externalRef: z
+            .string()
+            .trim()
+            .min(1)
+            .max(100)
+            .optional()
+            .describe('staff: the national complaints system reference (required with channel national)'),
+          callerNumber: z
+            .string()
+            .regex(/^\+?[0-9]{3,20}$/)
+            .optional()
+            .describe('staff: the number the customer called from (screen pop)'),
         }),
         response: { 201: CaseOut },
       },
@@ -141,8 +190,18 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (fastify,
       const by = caseActor(p);
       const b = req.body;
       const customer = by.role === 'customer';
-      if (customer && (b.customerId !== undefined || b.assigneeId !== undefined || b.channel !== undefined)) {
-        throw new AppError('forbidden', 'customerId, assigneeId and channel are set by staff only');
+      if (
+        customer &&
+        (b.customerId !== undefined ||
+          b.assigneeId !== undefined ||
+          b.channel !== undefined ||
+          b.externalRef !== undefined ||
+          b.callerNumber !== undefined)
+      ) {
+        throw new AppError(
+          'forbidden',
+          'customerId, assigneeId, channel, externalRef and callerNumber are set by staff only',
+        );
       }
       const view = await cases.open(
         {
@@ -155,6 +214,8 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (fastify,
           accountId: b.accountId as AccountId | undefined,
           meterId: b.meterId as MeterId | undefined,
           assigneeId: b.assigneeId as UserId | undefined,
+          externalRef: customer ? undefined : b.externalRef,
+          callerNumber: customer ? undefined : b.callerNumber,
         },
         by,
       );
@@ -186,6 +247,11 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (fastify,
           customerId: z.uuid().optional(),
           accountId: z.uuid().optional(),
           meterId: z.uuid().optional(),
+          department: z
+            .union([z.literal('mine'), z.uuid()])
+            .optional()
+            .describe("a department id, or mine (the signed-in person's department queue)"),
+          channel: Channel.optional(),
           ...Paging,
         }),
         response: { 200: z.object({ cases: z.array(CaseOut) }) },
@@ -205,6 +271,18 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (fastify,
             : q.assignee === 'me'
               ? by.userId
               : (q.assignee as UserId);
+      let departmentId: DepartmentId | undefined;
+      if (q.department === 'mine' && !customer && by.userId !== null) {
+        const me = await opts.db
+          .selectFrom('users')
+          .select('department_id')
+          .where('id', '=', by.userId)
+          .executeTakeFirst();
+        if (!me?.department_id) return { cases: [] };
+        departmentId = me.department_id;
+      } else if (q.department !== undefined && q.department !== 'mine') {
+        departmentId = q.department as DepartmentId;
+      }
       const list = await cases.list({
         utilityId: p.utilityId,
         status: q.status,
@@ -214,6 +292,8 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (fastify,
         customerId: customer ? (by.customerId ?? undefined) : (q.customerId as CustomerId | undefined),
         accountId: q.accountId as AccountId | undefined,
         meterId: q.meterId as MeterId | undefined,
+        departmentId: customer ? undefined : departmentId,
+        channel: q.channel,
         limit: q.limit,
         offset: q.offset,
       });

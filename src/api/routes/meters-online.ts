@@ -3,16 +3,24 @@
  * (disconnect, reconnect, token push, read now, time sync) with their state machine. Operators and
  * technicians; every command and credential change is audited.
  */
-import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { COMMAND_KINDS, meterTopicRoot } from '../../../protocols/mqtt/index.ts';
-import { writeAudit } from '../../accounts/audit.ts';
-import { type CommandDispatcher, CommandError } from '../../commands/dispatcher.ts';
-import { hashSecret } from '../../security/secrets.ts';
-import type { CommandId, Database, MeterId, UtilityId } from '../../store/schema.ts';
+import { COMMAND_KINDS } from '../../../protocols/mqtt/index.ts';
+import type { CommandDispatcher } from '../../commands/dispatcher.ts';
+import {
+  type CommandRow,
+  commandOf,
+  meterCommands,
+  meterEvents,
+  meterPresence,
+  meterReadings,
+  type ReadingRow,
+} from '../../meters/queries.ts';
+import { commandMeter, issueMqttCredentials, pushVendToken } from '../../meters/service.ts';
+import type { MeterSecretKey } from '../../security/secrets.ts';
+import type { CommandId, Database, MeterId } from '../../store/schema.ts';
 import { actorOf, principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
 import { iso } from './admin-shared.ts';
@@ -23,6 +31,8 @@ export interface MetersOnlineRoutesOptions {
   readonly dispatcher: CommandDispatcher | null;
   /** The broker URL given to meters at commissioning. */
   readonly brokerUrl: string | null;
+  /** Meters' MQTT secrets are kept under this key (HMAC-SHA-256); scrypt when absent. */
+  readonly meterSecretKey?: MeterSecretKey;
 }
 
 const MeterParams = z.object({ id: z.uuid() });
@@ -33,7 +43,7 @@ const CommandOut = z.object({
   meterId: z.string(),
   kind: z.string(),
   payload: z.record(z.string(), z.unknown()),
-  state: z.enum(['queued', 'sent', 'acknowledged', 'failed', 'expired']),
+  state: z.enum(['queued', 'sent', 'acknowledged', 'failed', 'expired', 'unknown']),
   attempts: z.number(),
   reason: z.string().nullable(),
   createdBy: z.string().nullable(),
@@ -58,28 +68,12 @@ const ReadingOut = z.object({
   flags: z.number(),
 });
 
-type CommandRow = {
-  id: string;
-  meter_id: string;
-  kind: string;
-  payload: unknown;
-  state: z.infer<typeof CommandOut>['state'];
-  attempts: number;
-  reason: string | null;
-  created_by: string | null;
-  created_at: Date;
-  sent_at: Date | null;
-  acknowledged_at: Date | null;
-  expires_at: Date;
-  result: unknown;
-};
-
 function commandOut(c: CommandRow): z.infer<typeof CommandOut> {
   return {
     id: c.id,
     meterId: c.meter_id,
     kind: c.kind,
-    payload: (c.payload ?? {}) as Record<string, unknown>,
+    payload: c.payload ?? {},
     state: c.state,
     attempts: c.attempts,
     reason: c.reason,
@@ -98,49 +92,10 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { db } = opts;
 
-  const meterOf = async (utilityId: UtilityId, id: string) => {
-    const meter = await db
-      .selectFrom('meters as m')
-      .innerJoin('utilities as u', 'u.id', 'm.utility_id')
-      .select(['m.id', 'm.serial', 'm.status', 'm.online', 'm.last_seen_at', 'm.mqtt_username', 'u.code'])
-      .where('m.id', '=', id as MeterId)
-      .where('m.utility_id', '=', utilityId)
-      .executeTakeFirst();
-    if (!meter) throw new AppError('not_found', `meter ${id} is unknown`);
-    return meter;
-  };
-
-  const commandColumns = [
-    'id',
-    'meter_id',
-    'kind',
-    'payload',
-    'state',
-    'attempts',
-    'reason',
-    'created_by',
-    'created_at',
-    'sent_at',
-    'acknowledged_at',
-    'expires_at',
-    'result',
-  ] as const;
-
   const dispatcherOrUnavailable = (): CommandDispatcher => {
     if (opts.dispatcher === null)
       throw new AppError('unavailable', 'this Rasid process runs no command workers');
     return opts.dispatcher;
-  };
-
-  /** Sends what is due for the meter now (an online meter gets the command at once) and reads it back. */
-  const sendNow = async (dispatcher: CommandDispatcher, meterId: MeterId, id: CommandId) => {
-    await dispatcher.dispatchDue({ meterId });
-    const row = await db
-      .selectFrom('commands')
-      .select(commandColumns)
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
-    return commandOut(row as CommandRow);
   };
 
   app.post(
@@ -165,32 +120,18 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const meter = await meterOf(p.utilityId, req.params.id);
-      if (meter.status === 'decommissioned') throw new AppError('conflict', 'the meter is decommissioned');
-      const username = `${meter.code}.${meter.serial}`;
-      const password = randomBytes(24).toString('base64url');
-      const hash = await hashSecret(password);
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('meters')
-          .set({ mqtt_username: username, mqtt_password_hash: hash })
-          .where('id', '=', meter.id)
-          .execute();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: actorOf(p),
-          action:
-            meter.mqtt_username === null ? 'meter.mqtt_credentials_issued' : 'meter.mqtt_credentials_rotated',
-          subject: `meter:${meter.id}`,
-          details: { username },
-        });
+      const credential = await issueMqttCredentials(db, {
+        utilityId: p.utilityId,
+        meterId: req.params.id as MeterId,
+        actor: actorOf(p),
+        meterSecretKey: opts.meterSecretKey,
       });
       return reply.status(201).send({
-        username,
-        password,
-        clientId: meter.serial,
+        username: credential.username,
+        password: credential.password,
+        clientId: credential.clientId,
         brokerUrl: opts.brokerUrl,
-        topicRoot: meterTopicRoot(meter.code, meter.serial),
+        topicRoot: credential.topicRoot,
       });
     },
   );
@@ -218,29 +159,19 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     },
     async (req) => {
       const p = principalOf(req);
-      const meter = await meterOf(p.utilityId, req.params.id);
-      const [reading] = await readingsOf(db, meter.id, { limit: 1 });
-      const events = await db
-        .selectFrom('meter_events')
-        .select(['ts', 'kind', 'details'])
-        .where('meter_id', '=', meter.id)
-        .orderBy('ts', 'desc')
-        .limit(5)
-        .execute();
-      const pending = await db
-        .selectFrom('commands')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .where('meter_id', '=', meter.id)
-        .where('state', 'in', ['queued', 'sent'])
-        .executeTakeFirstOrThrow();
+      const { meter, reading, events, pending } = await meterPresence(
+        db,
+        p.utilityId,
+        req.params.id as MeterId,
+      );
       return {
         meterId: meter.id,
         serial: meter.serial,
         online: meter.online,
         lastSeenAt: iso(meter.last_seen_at),
-        lastReading: reading ?? null,
+        lastReading: reading === null ? null : readingOut(reading),
         lastEvents: events.map((e) => ({ ts: e.ts.toISOString(), kind: e.kind, details: e.details })),
-        pendingCommands: Number(pending.n),
+        pendingCommands: pending,
       };
     },
   );
@@ -262,13 +193,11 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     },
     async (req) => {
       const p = principalOf(req);
-      const meter = await meterOf(p.utilityId, req.params.id);
-      return {
-        readings: await readingsOf(db, meter.id, {
-          limit: req.query.limit,
-          ...(req.query.before ? { before: new Date(req.query.before) } : {}),
-        }),
-      };
+      const readings = await meterReadings(db, p.utilityId, req.params.id as MeterId, {
+        limit: req.query.limit,
+        ...(req.query.before ? { before: new Date(req.query.before) } : {}),
+      });
+      return { readings: readings.map(readingOut) };
     },
   );
 
@@ -297,14 +226,7 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     },
     async (req) => {
       const p = principalOf(req);
-      const meter = await meterOf(p.utilityId, req.params.id);
-      const rows = await db
-        .selectFrom('meter_events')
-        .select(['ts', 'seq', 'kind', 'details'])
-        .where('meter_id', '=', meter.id)
-        .orderBy('ts', 'desc')
-        .limit(req.query.limit)
-        .execute();
+      const rows = await meterEvents(db, p.utilityId, req.params.id as MeterId, req.query.limit);
       return {
         events: rows.map((e) => ({
           ts: e.ts.toISOString(),
@@ -337,22 +259,15 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     async (req, reply) => {
       const p = principalOf(req);
       const dispatcher = dispatcherOrUnavailable();
-      const meter = await meterOf(p.utilityId, req.params.id);
-      let id: CommandId;
-      try {
-        id = await dispatcher.enqueue({
-          utilityId: p.utilityId,
-          meterId: meter.id,
-          kind: req.body.kind,
-          payload: req.body.payload as never,
-          ...(req.body.reason ? { reason: req.body.reason } : {}),
-          createdBy: actorOf(p),
-        });
-      } catch (err) {
-        if (err instanceof CommandError) throw new AppError('validation_failed', err.message);
-        throw err;
-      }
-      return reply.status(201).send(await sendNow(dispatcher, meter.id, id));
+      const command = await commandMeter(db, dispatcher, {
+        utilityId: p.utilityId,
+        meterId: req.params.id as MeterId,
+        kind: req.body.kind,
+        payload: req.body.payload,
+        reason: req.body.reason,
+        createdBy: actorOf(p),
+      });
+      return reply.status(201).send(commandOut(command));
     },
   );
 
@@ -370,16 +285,8 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     },
     async (req) => {
       const p = principalOf(req);
-      const meter = await meterOf(p.utilityId, req.params.id);
-      const rows = await db
-        .selectFrom('commands')
-        .select(commandColumns)
-        .where('meter_id', '=', meter.id)
-        .orderBy('created_at', 'desc')
-        .orderBy('id')
-        .limit(req.query.limit)
-        .execute();
-      return { commands: rows.map((r) => commandOut(r as CommandRow)) };
+      const rows = await meterCommands(db, p.utilityId, req.params.id as MeterId, req.query.limit);
+      return { commands: rows.map(commandOut) };
     },
   );
 
@@ -396,14 +303,7 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     },
     async (req) => {
       const p = principalOf(req);
-      const row = await db
-        .selectFrom('commands')
-        .select(commandColumns)
-        .where('id', '=', req.params.id as CommandId)
-        .where('utility_id', '=', p.utilityId)
-        .executeTakeFirst();
-      if (!row) throw new AppError('not_found', `command ${req.params.id} is unknown`);
-      return commandOut(row as CommandRow);
+      return commandOut(await commandOf(db, p.utilityId, req.params.id as CommandId));
     },
   );
 
@@ -421,47 +321,18 @@ export const metersOnlineRoutes: FastifyPluginAsync<MetersOnlineRoutesOptions> =
     async (req, reply) => {
       const p = principalOf(req);
       const dispatcher = dispatcherOrUnavailable();
-      const token = await db
-        .selectFrom('tokens')
-        .select(['meter_id', 'token', 'vend_id'])
-        .where('vend_id', '=', req.params.id as never)
-        .where('utility_id', '=', p.utilityId)
-        .where('kind', '=', 'credit')
-        .executeTakeFirst();
-      if (!token) throw new AppError('not_found', `vend ${req.params.id} has no credit token`);
-      const id = await dispatcher.pushToken({
+      const command = await pushVendToken(db, dispatcher, {
         utilityId: p.utilityId,
-        meterId: token.meter_id,
-        token: token.token,
         vendId: req.params.id,
         createdBy: actorOf(p),
       });
-      return reply.status(201).send(await sendNow(dispatcher, token.meter_id, id));
+      return reply.status(201).send(commandOut(command));
     },
   );
 };
 
-async function readingsOf(
-  db: Kysely<Database>,
-  meterId: MeterId,
-  opts: { limit: number; before?: Date },
-): Promise<z.infer<typeof ReadingOut>[]> {
-  const rows = await sql<{
-    ts: Date;
-    seq: bigint | null;
-    energy_wh: bigint | null;
-    volume_l: bigint | null;
-    power_w: number | null;
-    voltage_dv: number | null;
-    current_ma: number | null;
-    credit_minor: bigint | null;
-    credit_wh: bigint | null;
-    relay: boolean | null;
-    flags: number;
-  }>`select ts, seq, energy_wh, volume_l, power_w, voltage_dv, current_ma, credit_minor, credit_wh, relay, flags
-     from readings where meter_id = ${meterId} ${opts.before ? sql`and ts < ${opts.before}` : sql``}
-     order by ts desc limit ${opts.limit}`.execute(db);
-  return rows.rows.map((r) => ({
+function readingOut(r: ReadingRow): z.infer<typeof ReadingOut> {
+  return {
     ts: r.ts.toISOString(),
     seq: str(r.seq),
     energyWh: str(r.energy_wh),
@@ -473,5 +344,5 @@ async function readingsOf(
     creditWh: str(r.credit_wh),
     relay: r.relay,
     flags: r.flags,
-  }));
+  };
 }

@@ -19,7 +19,8 @@ import {
   subsidyCarries,
   TRANSFER_REASONS,
 } from '../../accounts/subsidy.ts';
-import { contactOf } from '../../accounts/transfer.ts';
+import { TRANSFER_TEMPLATE } from '../../accounts/transfer.ts';
+import { audienceOf } from '../../notify/audience.ts';
 import type { AccountId, CustomerId, Database, MeterId } from '../../store/schema.ts';
 import { groupToken } from '../../vending/receipt.ts';
 import { actorOf, principalOf } from '../auth.ts';
@@ -98,7 +99,7 @@ export const staffExtraRoutes: FastifyPluginAsync<StaffExtraRoutesOptions> = asy
               carries: z.boolean(),
             }),
             notify: z
-              .object({ channel: z.enum(['sms', 'email']) })
+              .object({ channel: z.enum(['sms', 'whatsapp', 'email']) })
               .nullable()
               .describe('null: the new holder has no phone or e-mail and is not told'),
           }),
@@ -133,7 +134,15 @@ export const staffExtraRoutes: FastifyPluginAsync<StaffExtraRoutesOptions> = asy
         reason: req.query.reason,
         heirHasOtherSubsidisedAccount: other,
       };
-      const contact = contactOf(heir);
+      // The channel the new holder would hear on, as notify/audience.ts decides for the transfer message.
+      const contact = (
+        await audienceOf(db, {
+          utilityId: p.utilityId,
+          template: TRANSFER_TEMPLATE,
+          dedupKey: 'preview',
+          customerId: heir.id,
+        })
+      ).find((t) => t.customerId !== null && t.channel !== 'webhook');
       return {
         allowed: refusal === null,
         refusal,
@@ -143,7 +152,7 @@ export const staffExtraRoutes: FastifyPluginAsync<StaffExtraRoutesOptions> = asy
           heirHasOtherSubsidisedAccount: other,
           carries: subsidyCarries(facts),
         },
-        notify: contact ? { channel: contact.channel } : null,
+        notify: contact ? { channel: contact.channel as 'sms' | 'whatsapp' | 'email' } : null,
       };
     },
   );

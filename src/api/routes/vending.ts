@@ -8,11 +8,13 @@ import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { formatMoney } from '../../money.ts';
+import { vendIdByReceipt } from '../../receipts/lookup.ts';
+import { renderReceiptPdf } from '../../receipts/receipt-pdf.ts';
 import { vendorFloat } from '../../store/ledger.ts';
 import type { Database, MeterId, UtilityId, VendId, VendorId } from '../../store/schema.ts';
 import { MANAGEMENT_TOKENS, type ManagementTokens } from '../../vending/management.ts';
 import type { Quote } from '../../vending/quote.ts';
-import { groupToken, type Receipt, renderReceiptHtml } from '../../vending/receipt.ts';
+import { groupToken, type Receipt, receiptPeriods, renderReceiptHtml } from '../../vending/receipt.ts';
 import type { VendingService } from '../../vending/service.ts';
 import { actorOf, principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
@@ -42,6 +44,20 @@ const QuoteLineOut = z.object({
   units: z.string().optional(),
   block: z.number().optional(),
   price: z.string().optional(),
+  period: z.object({ season: z.string(), period: z.string() }).optional(),
+});
+
+/** A time-of-use tariff's periods in the season of the quote (docs/tariffs.md), the one in force marked. */
+const PeriodOut = z.object({
+  season: z.string(),
+  name: z.string(),
+  days: z.enum(['all', 'weekday', 'weekend']),
+  fromHour: z.number(),
+  toHour: z.number(),
+  priceMinor: z.string().describe('minor units per `perUnits` base units (Wh or litres)'),
+  perUnits: z.string(),
+  price: z.string().optional().describe('per kWh or m³, formatted, when exact'),
+  current: z.boolean(),
 });
 
 function quoteOut(q: Quote, exponent: number) {
@@ -60,7 +76,9 @@ function quoteOut(q: Quote, exponent: number) {
       ...(l.units !== undefined ? { units: formatMoney(l.units, 3) } : {}),
       ...(l.block !== undefined ? { block: l.block } : {}),
       ...(l.priceMinorPerKUnit !== undefined ? { price: formatMoney(l.priceMinorPerKUnit, exponent) } : {}),
+      ...(l.period !== undefined ? { period: l.period } : {}),
     })),
+    ...(q.schedule && q.schedule.length > 0 ? { periods: receiptPeriods(q.schedule, exponent) } : {}),
   };
 }
 
@@ -137,6 +155,7 @@ export const vendingRoutes: FastifyPluginAsync<VendingRoutesOptions> = async (fa
             units: z.string(),
             unitsBase: z.string(),
             lines: z.array(QuoteLineOut),
+            periods: z.array(PeriodOut).optional(),
           }),
           404: Problem,
           422: Problem,
@@ -213,10 +232,21 @@ export const vendingRoutes: FastifyPluginAsync<VendingRoutesOptions> = async (fa
       config: { access: ['vendor', 'operator', 'service'] },
       schema: {
         tags: ['vending'],
-        summary: 'A receipt again (reprint): JSON, or printable HTML for 80 mm or A4, Arabic or English',
-        params: z.object({ vendId: z.uuid() }),
+        summary:
+          'A receipt again (reprint) by vend id or by the receipt number printed on it: JSON, printable HTML (80 mm, A4) or PDF',
+        params: z.object({
+          vendId: z
+            .string()
+            .trim()
+            .regex(
+              /^([0-9A-Fa-f]{8}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/,
+              'a vend id or the 8-character receipt number',
+            ),
+        }),
         querystring: z.object({
-          format: z.enum(['json', '80mm', 'a4']).default('json'),
+          format: z.enum(['json', '80mm', 'a4', 'pdf']).default('json'),
+          /** With format=pdf: the paper. */
+          size: z.enum(['80mm', 'a4']).default('80mm'),
           lang: z.enum(['ar', 'en']).default('en'),
           digits: z.enum(['latin', 'arabic']).default('latin'),
         }),
@@ -224,18 +254,35 @@ export const vendingRoutes: FastifyPluginAsync<VendingRoutesOptions> = async (fa
     },
     async (req, reply) => {
       const p = principalOf(req);
+      const vendId = await vendIdByReceipt(db, p.utilityId, req.params.vendId);
       const receipt: Receipt = await vending.reprint(
         p.utilityId,
-        req.params.vendId as VendId,
+        vendId,
         actorOf(p),
         p.role === 'vendor' ? p.vendorId : null,
       );
       if (req.query.format === 'json') return receipt;
+      const { timezone } = await vending.utility(p.utilityId);
+      if (req.query.format === 'pdf') {
+        const pdf = await renderReceiptPdf(receipt, {
+          size: req.query.size,
+          lang: req.query.lang,
+          timeZone: timezone,
+        });
+        return reply
+          .type('application/pdf')
+          .header(
+            'content-disposition',
+            `inline; filename="receipt-${receipt.receiptNumber.slice(0, 8).toUpperCase()}-${req.query.size}-${req.query.lang}.pdf"`,
+          )
+          .send(pdf);
+      }
       return reply.type('text/html; charset=utf-8').send(
         renderReceiptHtml(receipt, {
           format: req.query.format,
           lang: req.query.lang,
           arabicDigits: req.query.digits === 'arabic',
+          timeZone: timezone,
         }),
       );
     },

@@ -247,7 +247,7 @@ export function vendingSuites(dbTest: DbTest): void {
           .where('vend_id', '=', second.vendId)
           .execute();
         expect(await errorCode(w.service.reverse(w.utilityId, second.vendId, 'user:operator', 'late'))).toBe(
-          'token_not_reversible',
+          'token_already_used',
         );
         const actions = (await store.db.selectFrom('audit_log').select('action').orderBy('id').execute()).map(
           (a) => a.action,
