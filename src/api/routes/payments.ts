@@ -12,7 +12,7 @@ import type { Database, PaymentId } from '../../store/schema.ts';
 import type { VendingService } from '../../vending/service.ts';
 import { actorOf, principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
-import { MinorAmount } from './vending.ts';
+import { MinorAmount } from '../schemas/amounts.ts';
 
 export interface PaymentRoutesOptions {
   readonly db: Kysely<Database>;

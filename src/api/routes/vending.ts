@@ -18,6 +18,7 @@ import { groupToken, type Receipt, receiptPeriods, renderReceiptHtml } from '../
 import type { VendingService } from '../../vending/service.ts';
 import { actorOf, principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
+import { MinorAmount } from '../schemas/amounts.ts';
 
 export interface VendingRoutesOptions {
   readonly vending: VendingService;
@@ -26,12 +27,6 @@ export interface VendingRoutesOptions {
   /** Requests per minute per client on public routes. */
   readonly publicRateLimit: number;
 }
-
-/** Minor units as a JSON integer or a string of digits (exact beyond 2^53). */
-export const MinorAmount = z
-  .union([z.string().regex(/^[0-9]{1,18}$/), z.number().int().nonnegative()])
-  .transform((v) => BigInt(v))
-  .describe('amount in the currency minor unit (e.g. fils, baisa): an integer or a string of digits');
 
 const Problem = z
   .object({ type: z.string(), title: z.string(), status: z.number(), code: z.string() })
