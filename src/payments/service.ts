@@ -7,11 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { writeAudit } from '../accounts/audit.ts';
 import { RasidError } from '../errors.ts';
+import type { Queryable } from '../store/ledger.ts';
 import type { Database, PaymentId, UtilityId } from '../store/schema.ts';
 import { minorUnits } from '../store/schema.ts';
 import type { VendingService, VendResult } from '../vending/service.ts';
 import type { PaymentEvent, PaymentProvider } from './provider.ts';
+import { chosenPaymentProvider } from './queries.ts';
 import { PaymentRegistry } from './registry.ts';
 
 export type PaymentServiceOptions = {
@@ -338,4 +341,27 @@ export class PaymentService {
       .executeTakeFirstOrThrow();
     return { refundId: done.refundId, amountMinor: done.amountMinor, status: after.status };
   }
+}
+
+/**
+ * Sets the utility's payment provider (null: the installation's default), with an audit row naming the
+ * provider before and after. The caller has checked that the name is one this installation offers.
+ */
+export async function choosePaymentProvider(
+  db: Queryable,
+  input: { utilityId: UtilityId; provider: string | null; actor: string },
+): Promise<void> {
+  const before = await chosenPaymentProvider(db, input.utilityId);
+  await db
+    .updateTable('utilities')
+    .set({ payment_provider: input.provider })
+    .where('id', '=', input.utilityId)
+    .execute();
+  await writeAudit(db, {
+    utilityId: input.utilityId,
+    actor: input.actor,
+    action: 'utility.payment_provider',
+    subject: `utility:${input.utilityId}`,
+    details: { from: before, to: input.provider },
+  });
 }

@@ -4,14 +4,15 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { notify } from '../../notify/audience.ts';
-import type { PaymentService } from '../../payments/service.ts';
+import { emailCheckoutReceipt } from '../../payments/checkout-sends.ts';
+import { chosenPaymentProvider } from '../../payments/queries.ts';
+import { choosePaymentProvider, type PaymentService } from '../../payments/service.ts';
 import type { Database, PaymentId } from '../../store/schema.ts';
 import type { VendingService } from '../../vending/service.ts';
 import { actorOf, principalOf } from '../auth.ts';
-import { AppError } from '../errors.ts';
+import { customerSendConfig, receiptLink } from '../customer-sends.ts';
 import { MinorAmount } from '../schemas/amounts.ts';
 
 export interface PaymentRoutesOptions {
@@ -80,14 +81,10 @@ export const paymentRoutes: FastifyPluginAsync<PaymentRoutesOptions> = async (fa
     async (req) => {
       const p = principalOf(req);
       const provider = await opts.payments.registry.forUtility(opts.db, p.utilityId);
-      const row = await opts.db
-        .selectFrom('utilities')
-        .select('payment_provider')
-        .where('id', '=', p.utilityId)
-        .executeTakeFirstOrThrow();
+      const chosen = await chosenPaymentProvider(opts.db, p.utilityId);
       return {
         provider: provider.name,
-        chosen: row.payment_provider !== null,
+        chosen: chosen !== null,
         available: opts.payments.registry.names(),
       };
     },
@@ -113,26 +110,7 @@ export const paymentRoutes: FastifyPluginAsync<PaymentRoutesOptions> = async (fa
       const p = principalOf(req);
       const name = req.body.provider;
       if (name !== null) opts.payments.registry.get(name);
-      const before = await opts.db
-        .selectFrom('utilities')
-        .select('payment_provider')
-        .where('id', '=', p.utilityId)
-        .executeTakeFirstOrThrow();
-      await opts.db
-        .updateTable('utilities')
-        .set({ payment_provider: name })
-        .where('id', '=', p.utilityId)
-        .execute();
-      await opts.db
-        .insertInto('audit_log')
-        .values({
-          utility_id: p.utilityId,
-          actor: actorOf(p),
-          action: 'utility.payment_provider',
-          subject: `utility:${p.utilityId}`,
-          details: { from: before.payment_provider, to: name },
-        })
-        .execute();
+      await choosePaymentProvider(opts.db, { utilityId: p.utilityId, provider: name, actor: actorOf(p) });
       return { provider: name ?? opts.payments.registry.defaultName };
     },
   );
@@ -177,43 +155,13 @@ export const paymentRoutes: FastifyPluginAsync<PaymentRoutesOptions> = async (fa
       },
     },
     async (req, reply) => {
-      const key = req.params.sessionId;
-      const sale = await opts.db
-        .selectFrom('payments as p')
-        .innerJoin('vends as v', 'v.id', 'p.vend_id')
-        .select(['p.id as payment_id', 'v.id', 'v.utility_id', 'v.receipt', 'v.token', 'v.status'])
-        .where((eb) => byCheckoutKey(eb, key))
-        .executeTakeFirst();
-      if (!sale) throw new AppError('not_found', `checkout ${key} has no receipt (yet)`);
-      const prefix = `receipt_email:${sale.id}:`;
-      const n = await sentSoFar(opts.db, prefix);
-      if (n >= 3) throw new AppError('rate_limited', `the receipt was already e-mailed ${n} times`);
-      const r = sale.receipt as {
-        receiptNumber: string;
-        meter: { serial: string };
-        amountPaid: string;
-        utility: { currency: string };
-        units: { value: string; unit: 'kWh' | 'm³' };
-      };
-      const [id = null] = await notify(opts.db, {
-        utilityId: sale.utility_id,
-        to: { channel: 'email', recipient: req.body.email, language: req.body.language },
-        template: 'vend_receipt',
-        payload: {
-          receiptNumber: r.receiptNumber.slice(0, 8).toUpperCase(),
-          meterSerial: r.meter.serial,
-          amountPaid: r.amountPaid,
-          currency: r.utility.currency.trim(),
-          units: r.units.value,
-          unit: r.units.unit,
-          token: sale.status === 'completed' ? sale.token : null,
-          vendId: sale.id,
-          receiptUrl: receiptLink(req, sale.payment_id, req.body.language),
-        },
-        dedupKey: `${prefix}${n + 1}`,
+      const { left } = await emailCheckoutReceipt(opts.db, {
+        key: req.params.sessionId,
+        email: req.body.email,
+        language: req.body.language,
+        receiptUrl: (paymentId) => receiptLink(req, paymentId, req.body.language),
       });
-      if (id === null) throw new AppError('rate_limited', 'another e-mail of this receipt is on its way');
-      return reply.status(202).send({ queued: true, left: 2 - n });
+      return reply.status(202).send({ queued: true, left });
     },
   );
 
@@ -250,136 +198,4 @@ export const paymentRoutes: FastifyPluginAsync<PaymentRoutesOptions> = async (fa
       },
     );
   });
-};
-
-export interface TokenSmsRoutesOptions {
-  readonly db: Kysely<Database>;
-  readonly publicRateLimit: number;
-  readonly now?: () => Date;
-  /** SMS of one token at most (default 3): the number is typed by whoever holds the Checkout session. */
-  readonly maxPerToken?: number;
-}
-
-/**
- * The public routes that send a message to an address the customer types: public, at most 10 a minute
- * from one client (fewer if the public limit is lower).
- */
-function customerSendConfig(publicRateLimit: number) {
-  return {
-    access: 'public' as const,
-    rateLimit: { max: Math.min(publicRateLimit, 10), timeWindow: 60_000 },
-  };
-}
-
-/**
- * The receipt PDF of a paid top-up, keyed by the payment (as the token page is), at the address the
- * customer's browser reached Rasid by.
- */
-function receiptLink(
-  req: { protocol: string; host: string },
-  paymentId: string,
-  language: 'ar' | 'en',
-): string {
-  return `${req.protocol}://${req.host}/api/v1/checkout/${paymentId}/receipt?lang=${language}`;
-}
-
-/**
- * The payment a return page names: the page holds the provider's session id, or Rasid's payment id for
- * providers that do not return theirs.
- */
-function byCheckoutKey(eb: ExpressionBuilder<Database & { p: Database['payments'] }, 'p'>, key: string) {
-  return z.uuid().safeParse(key).success
-    ? eb.or([eb('p.provider_ref', '=', key), eb('p.id', '=', key as PaymentId)])
-    : eb('p.provider_ref', '=', key);
-}
-
-/** How many messages under this dedup-key prefix are already in the outbox (each send takes the next number). */
-async function sentSoFar(db: Kysely<Database>, prefix: string): Promise<number> {
-  const sent = await db
-    .selectFrom('notifications_outbox')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('dedup_key', 'like', `${prefix}%`)
-    .executeTakeFirstOrThrow();
-  return Number(sent.n);
-}
-
-/** "+96891000001" → "+968•••••0001": enough for the customer to recognise, not to read off a screen. */
-function maskPhone(phone: string): string {
-  return `${phone.slice(0, 4)}${'•'.repeat(Math.max(0, phone.length - 8))}${phone.slice(-4)}`;
-}
-
-/**
- * After an online top-up, the customer may have the token sent by SMS to a number they type: the message
- * (template `token_delivery`, in the language they read the page in) goes through the notifications outbox.
- * The Checkout session id in the return address is the key, as for reading the token itself.
- */
-export const tokenSmsRoutes: FastifyPluginAsync<TokenSmsRoutesOptions> = async (fastify, opts) => {
-  const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const maxPerToken = opts.maxPerToken ?? 3;
-
-  app.post(
-    '/api/v1/checkout/:sessionId/sms',
-    {
-      config: customerSendConfig(opts.publicRateLimit),
-      schema: {
-        tags: ['top-up'],
-        summary:
-          'Send the token of a paid Checkout by SMS to a number the customer gives (3 times per token at most)',
-        params: z.object({ sessionId: z.string().min(8).max(255) }),
-        body: z.object({
-          phone: z
-            .string()
-            .trim()
-            .transform((s) => s.replace(/[\s().-]/g, '').replace(/^00/, '+'))
-            .pipe(z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'an E.164 phone number such as +96891000001')),
-          language: z.enum(['ar', 'en']),
-        }),
-        response: { 202: z.object({ queued: z.literal(true), to: z.string(), left: z.number() }) },
-      },
-    },
-    async (req, reply) => {
-      const vend = await opts.db
-        .selectFrom('payments as p')
-        .innerJoin('vends as v', 'v.id', 'p.vend_id')
-        .innerJoin('meters as m', 'm.id', 'v.meter_id')
-        .select([
-          'v.id',
-          'v.utility_id',
-          'v.token',
-          'v.receipt',
-          'v.status',
-          'm.serial',
-          'm.kind',
-          'p.id as payment_id',
-        ])
-        .where((eb) => byCheckoutKey(eb, req.params.sessionId))
-        .executeTakeFirst();
-      if (!vend) throw new AppError('not_found', `checkout ${req.params.sessionId} has no token (yet)`);
-      if (vend.token === null || vend.status !== 'completed') {
-        throw new AppError('conflict', 'this top-up has no token to send');
-      }
-      const prefix = `token_sms:${vend.id}:`;
-      const n = await sentSoFar(opts.db, prefix);
-      if (n >= maxPerToken) throw new AppError('rate_limited', `the token was already sent ${n} times`);
-      const units = (vend.receipt as { units?: { value?: unknown } }).units?.value;
-      const [id = null] = await notify(opts.db, {
-        utilityId: vend.utility_id,
-        to: { channel: 'sms', recipient: req.body.phone, language: req.body.language },
-        template: 'token_delivery',
-        payload: {
-          meterSerial: vend.serial,
-          token: vend.token,
-          units: typeof units === 'string' ? units : '0',
-          unit: vend.kind === 'water' ? 'm³' : 'kWh',
-          receiptUrl: receiptLink(req, vend.payment_id, req.body.language),
-        },
-        // One key per send: two requests racing for the same slot write one row.
-        dedupKey: `${prefix}${n + 1}`,
-      });
-      if (id === null) throw new AppError('rate_limited', 'another SMS of this token is on its way');
-      return reply
-        .status(202)
-        .send({ queued: true, to: maskPhone(req.body.phone), left: maxPerToken - n - 1 });
-    },
-  );
 };

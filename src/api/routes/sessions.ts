@@ -17,7 +17,7 @@ import {
 } from '../../sessions/service.ts';
 import type { Database } from '../../store/schema.ts';
 import { principalOf } from '../auth.ts';
-import { tokenSmsRoutes } from './payments.ts';
+import { tokenSmsRoutes } from './token-sms.ts';
 
 export interface SessionRoutesOptions {
   readonly db: Kysely<Database>;
@@ -124,7 +124,7 @@ export const sessionRoutes: FastifyPluginAsync<SessionRoutesOptions> = async (fa
     },
   );
 
-  // The token SMS after an online top-up lives with the payment routes; it needs the database, which those
+  // The token SMS after an online top-up (./token-sms.ts) needs the database, which the payment
   // routes are not given, so it is registered here with this plugin's.
   await fastify.register(tokenSmsRoutes, {
     db: opts.db,
