@@ -335,6 +335,24 @@ export async function ownMeterConsumption(
   return meterConsumption(db, meter, query, now);
 }
 
+/**
+ * Refuses an account the customer does not hold (`not_found`, "is not yours"), as the customer's statement
+ * route checks before building the statement.
+ */
+export async function assertOwnAccount(
+  db: Queryable,
+  customerId: CustomerId,
+  accountId: AccountId,
+): Promise<void> {
+  const mine = await db
+    .selectFrom('accounts')
+    .select('id')
+    .where('id', '=', accountId)
+    .where('customer_id', '=', customerId)
+    .executeTakeFirst();
+  if (!mine) throw new RasidError('not_found', `account ${accountId} is not yours`);
+}
+
 export interface PremiseRow {
   id: PremiseId;
   address: string;

@@ -7,9 +7,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import { assertOwnAccount } from '../../accounts/queries.ts';
+import { checkoutReceipt } from '../../payments/queries.ts';
 import { renderReceiptPdf } from '../../receipts/receipt-pdf.ts';
 import { buildStatement, MONTH, renderStatementPdf, type Statement } from '../../receipts/statement.ts';
-import type { AccountId, Database, PaymentId, UtilityId } from '../../store/schema.ts';
+import type { AccountId, Database, UtilityId } from '../../store/schema.ts';
 import type { Receipt } from '../../vending/receipt.ts';
 import { principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
@@ -25,8 +27,6 @@ const StatementQuery = z.object({
   lang: z.enum(['ar', 'en']).default('en'),
   format: z.enum(['json', 'pdf']).default('json'),
 });
-
-const UUID = z.uuid();
 
 function statementJson(st: Statement) {
   return {
@@ -101,13 +101,7 @@ export const statementRoutes: FastifyPluginAsync<StatementRoutesOptions> = async
       if (p.kind !== 'user' || p.customerId === null) {
         throw new AppError('forbidden', 'this sign-in is not linked to a customer');
       }
-      const mine = await opts.db
-        .selectFrom('accounts')
-        .select('id')
-        .where('id', '=', req.params.accountId as AccountId)
-        .where('customer_id', '=', p.customerId)
-        .executeTakeFirst();
-      if (!mine) throw new AppError('not_found', `account ${req.params.accountId} is not yours`);
+      await assertOwnAccount(opts.db, p.customerId, req.params.accountId as AccountId);
       return send(reply, p.utilityId, req.params.accountId, req.query);
     },
   );
@@ -127,19 +121,7 @@ export const statementRoutes: FastifyPluginAsync<StatementRoutesOptions> = async
       },
     },
     async (req, reply) => {
-      const key = req.params.sessionId;
-      const row = await opts.db
-        .selectFrom('payments as p')
-        .innerJoin('vends as v', 'v.id', 'p.vend_id')
-        .innerJoin('utilities as u', 'u.id', 'p.utility_id')
-        .select(['v.receipt', 'v.status', 'u.timezone'])
-        .where((eb) =>
-          UUID.safeParse(key).success
-            ? eb.or([eb('p.provider_ref', '=', key), eb('p.id', '=', key as PaymentId)])
-            : eb('p.provider_ref', '=', key),
-        )
-        .executeTakeFirst();
-      if (!row) throw new AppError('not_found', `checkout ${key} has no receipt (yet)`);
+      const row = await checkoutReceipt(opts.db, req.params.sessionId);
       const receipt = { ...(row.receipt as unknown as Receipt), status: row.status };
       const pdf = await renderReceiptPdf(receipt, {
         size: req.query.size,
