@@ -3,21 +3,16 @@
  * past vend can be explained by the version it used. Create a version, list them, and read the one in force.
  * What a version may hold and how it prices is src/tariffs (docs/tariffs.md); a version that could not be
  * priced or sold (a zero price, overlapping or missing time-of-use hours or days) is refused as
- * problem+json `tariff_invalid` with every issue in `issues`.
+ * problem+json `tariff_invalid` with every issue in `issues`. The reads are src/tariffs/queries.ts, the
+ * change src/tariffs/service.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Tariff } from '../../store/schema.ts';
-import {
-  Block,
-  createTariffVersion,
-  schemeOf,
-  TariffError,
-  TariffPrices,
-  Tou,
-  VersionError,
-} from '../../tariffs/index.ts';
+import { Block, schemeOf, TariffPrices, Tou } from '../../tariffs/index.ts';
+import { listTariffVersions, tariffVersionAt } from '../../tariffs/queries.ts';
+import { createTariff } from '../../tariffs/service.ts';
 import { principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
 import { type AdminRoutesOptions, actorFor, Instant, MinorOrZero, uniqueOr409 } from './admin-shared.ts';
@@ -120,36 +115,21 @@ export const adminTariffRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
       }
       const utility = await vending.utility(p.utilityId);
       const created = await uniqueOr409(`code: tariff ${b.code} got a new version meanwhile; retry`, () =>
-        db.transaction().execute(async (trx) => {
-          try {
-            return await createTariffVersion(trx, {
-              utilityId: p.utilityId,
-              code: b.code,
-              name: b.name,
-              kind: b.kind,
-              subsidised: b.subsidised,
-              variantOf: b.variantOf ?? null,
-              effectiveFrom: b.effectiveFrom,
-              currency: utility.currency,
-              fixedMonthlyMinor: b.fixedMonthlyMinor,
-              taxRateBp: b.taxRateBp,
-              debtRecoveryBp: b.debtRecoveryBp,
-              minPurchaseMinor: b.minPurchaseMinor,
-              prices: pricesOf(b),
-              actor: by.actor,
-            });
-          } catch (err) {
-            if (err instanceof TariffError) {
-              throw new AppError('tariff_invalid', err.message, { issues: err.issues });
-            }
-            if (err instanceof VersionError) {
-              throw new AppError(
-                err.code === 'kind_mismatch' ? 'validation_failed' : 'conflict',
-                err.message,
-              );
-            }
-            throw err;
-          }
+        createTariff(db, {
+          utilityId: p.utilityId,
+          code: b.code,
+          name: b.name,
+          kind: b.kind,
+          subsidised: b.subsidised,
+          variantOf: b.variantOf ?? null,
+          effectiveFrom: b.effectiveFrom,
+          currency: utility.currency,
+          fixedMonthlyMinor: b.fixedMonthlyMinor,
+          taxRateBp: b.taxRateBp,
+          debtRecoveryBp: b.debtRecoveryBp,
+          minPurchaseMinor: b.minPurchaseMinor,
+          prices: pricesOf(b),
+          actor: by.actor,
         }),
       );
       return reply.status(201).send(tariffOut(created));
@@ -169,10 +149,7 @@ export const adminTariffRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
     },
     async (req) => {
       const p = principalOf(req);
-      let q = db.selectFrom('tariffs').selectAll().where('utility_id', '=', p.utilityId);
-      if (req.query.code) q = q.where('code', '=', req.query.code);
-      if (req.query.kind) q = q.where('kind', '=', req.query.kind);
-      const rows = await q.orderBy('code').orderBy('version', 'desc').limit(500).execute();
+      const rows = await listTariffVersions(db, p.utilityId, req.query);
       return { tariffs: rows.map(tariffOut) };
     },
   );
@@ -192,16 +169,7 @@ export const adminTariffRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (
     async (req) => {
       const p = principalOf(req);
       const at = req.query.at ?? now();
-      const t = await db
-        .selectFrom('tariffs')
-        .selectAll()
-        .where('utility_id', '=', p.utilityId)
-        .where('code', '=', req.params.code)
-        .where('effective_from', '<=', at)
-        .orderBy('effective_from', 'desc')
-        .orderBy('version', 'desc')
-        .limit(1)
-        .executeTakeFirst();
+      const t = await tariffVersionAt(db, p.utilityId, req.params.code, at);
       if (!t) {
         throw new AppError(
           'not_found',
