@@ -5,14 +5,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { formatMoney } from '../../money.ts';
 import { vendIdByReceipt } from '../../receipts/lookup.ts';
 import { renderReceiptPdf } from '../../receipts/receipt-pdf.ts';
-import { vendorFloat } from '../../store/ledger.ts';
-import type { Database, MeterId, UtilityId, VendId, VendorId } from '../../store/schema.ts';
+import type { Database, MeterId, VendId, VendorId } from '../../store/schema.ts';
 import { MANAGEMENT_TOKENS, type ManagementTokens } from '../../vending/management.ts';
+import { vendorFloatView, vendorReconciliation } from '../../vending/queries.ts';
 import type { Quote } from '../../vending/quote.ts';
 import { groupToken, type Receipt, receiptPeriods, renderReceiptHtml } from '../../vending/receipt.ts';
 import type { VendingService } from '../../vending/service.ts';
@@ -432,22 +431,16 @@ export const vendingRoutes: FastifyPluginAsync<VendingRoutesOptions> = async (fa
     async (req) => {
       const p = principalOf(req);
       const vendorId = ownVendor(p, req.params.vendorId);
-      const vendor = await db
-        .selectFrom('vendors')
-        .select(['name', 'credit_limit_minor', 'utility_id'])
-        .where('id', '=', vendorId)
-        .where('utility_id', '=', p.utilityId)
-        .executeTakeFirst();
-      if (!vendor) throw new AppError('not_found', `vendor ${vendorId} is unknown`);
-      const utility = await vending.utility(vendor.utility_id as UtilityId);
-      const float = await vendorFloat(db, vendorId);
+      const vendor = await vendorFloatView(db, p.utilityId, vendorId);
+      const utility = await vending.utility(vendor.utilityId);
+      const float = vendor.floatMinor;
       return {
         vendor: vendor.name,
         currency: utility.currency,
         floatMinor: float.toString(),
         float: formatMoney(float, utility.exponent),
-        creditLimitMinor: vendor.credit_limit_minor.toString(),
-        availableMinor: (float + BigInt(vendor.credit_limit_minor)).toString(),
+        creditLimitMinor: vendor.creditLimitMinor.toString(),
+        availableMinor: (float + vendor.creditLimitMinor).toString(),
       };
     },
   );
@@ -471,37 +464,13 @@ export const vendingRoutes: FastifyPluginAsync<VendingRoutesOptions> = async (fa
       const p = principalOf(req);
       const vendorId = ownVendor(p, req.params.vendorId);
       const utility = await vending.utility(p.utilityId);
-      const tz = utility.timezone;
-      const rows = await db
-        .selectFrom('vendor_ledger')
-        .leftJoin('kiosks', 'kiosks.id', 'vendor_ledger.kiosk_id')
-        .select([
-          sql<string>`to_char(vendor_ledger.created_at at time zone ${tz}, 'YYYY-MM-DD')`.as('day'),
-          sql<string | null>`kiosks.name`.as('kiosk'),
-          sql<bigint>`count(*) filter (where vendor_ledger.kind = 'vend')::bigint`.as('sales'),
-          sql<bigint>`coalesce(-sum(vendor_ledger.amount_minor) filter (where vendor_ledger.kind = 'vend'), 0)::bigint`.as(
-            'salesMinor',
-          ),
-          sql<bigint>`coalesce(sum(vendor_ledger.amount_minor) filter (where vendor_ledger.kind = 'commission'), 0)::bigint`.as(
-            'commissionMinor',
-          ),
-          sql<bigint>`coalesce(sum(vendor_ledger.amount_minor) filter (where vendor_ledger.kind = 'float_topup'), 0)::bigint`.as(
-            'topupsMinor',
-          ),
-          sql<bigint>`coalesce(sum(vendor_ledger.amount_minor) filter (where vendor_ledger.kind = 'reversal'), 0)::bigint`.as(
-            'reversalsMinor',
-          ),
-          sql<bigint>`coalesce(sum(vendor_ledger.amount_minor), 0)::bigint`.as('netFloatMinor'),
-        ])
-        .where('vendor_ledger.vendor_id', '=', vendorId)
-        .where('vendor_ledger.utility_id', '=', p.utilityId)
-        .where(
-          sql<boolean>`(vendor_ledger.created_at at time zone ${tz})::date between ${req.query.from}::date and ${req.query.to}::date`,
-        )
-        .groupBy([sql`1`, sql`2`])
-        .orderBy(sql`1`)
-        .orderBy(sql`2`)
-        .execute();
+      const rows = await vendorReconciliation(db, {
+        utilityId: p.utilityId,
+        vendorId,
+        timezone: utility.timezone,
+        from: req.query.from,
+        to: req.query.to,
+      });
       const out = rows.map((r) => ({
         day: r.day,
         kiosk: r.kiosk,
