@@ -253,6 +253,39 @@ export interface AccountView {
   readonly meters: readonly { readonly id: MeterId; readonly serial: string; readonly kind: MeterKind }[];
 }
 
+export interface AccountListFilter {
+  readonly customerId?: CustomerId | undefined;
+  readonly premiseId?: PremiseId | undefined;
+  readonly status?: AccountStatus | undefined;
+  /** The account number, exactly. */
+  readonly number?: string | undefined;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** The utility's accounts by number, each with its holder's name, one page of them. */
+export function listAccounts(db: Queryable, utilityId: UtilityId, f: AccountListFilter) {
+  let q = db
+    .selectFrom('accounts')
+    .innerJoin('customers', 'customers.id', 'accounts.customer_id')
+    .select([
+      'accounts.id',
+      'accounts.number',
+      'accounts.status',
+      'accounts.customer_id as customerId',
+      'customers.name as customerName',
+      'accounts.premise_id as premiseId',
+      'accounts.subsidy_eligible as subsidyEligible',
+      'accounts.protected',
+    ])
+    .where('accounts.utility_id', '=', utilityId);
+  if (f.customerId) q = q.where('accounts.customer_id', '=', f.customerId);
+  if (f.premiseId) q = q.where('accounts.premise_id', '=', f.premiseId);
+  if (f.status) q = q.where('accounts.status', '=', f.status);
+  if (f.number) q = q.where('accounts.number', '=', f.number);
+  return q.orderBy('accounts.number').limit(f.limit).offset(f.offset).execute();
+}
+
 /** An account with its derived balance, holder history (oldest first) and meters. */
 export async function accountView(
   db: Queryable,

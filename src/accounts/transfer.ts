@@ -13,11 +13,16 @@
  */
 import type { Kysely } from 'kysely';
 import { RasidError } from '../errors.ts';
-import { notify } from '../notify/audience.ts';
+import { audienceOf, notify } from '../notify/audience.ts';
 import type { Queryable } from '../store/ledger.ts';
 import type { AccountId, CustomerId, Database, UserId, UtilityId } from '../store/schema.ts';
 import { writeAudit } from './audit.ts';
-import { hasOtherSubsidisedAccount, subsidyCarries, type TransferReason } from './subsidy.ts';
+import {
+  hasOtherSubsidisedAccount,
+  INHERITANCE_REASONS,
+  subsidyCarries,
+  type TransferReason,
+} from './subsidy.ts';
 
 export interface TransferRequest {
   readonly utilityId: UtilityId;
@@ -209,4 +214,72 @@ async function notifyNewHolder(
     customerId: customer.id,
   });
   return id ?? null;
+}
+
+/** The answer before a transfer: the same rules {@link transferAccount} applies, nothing written. */
+export interface TransferCheck {
+  readonly allowed: boolean;
+  /** Why the transfer would be refused; null when it is allowed. */
+  readonly refusal: 'account_closed' | 'same_holder' | null;
+  readonly subsidy: {
+    /** The account is subsidy-eligible now. */
+    readonly eligible: boolean;
+    /** The reason is an inheritance (death or inheritance). */
+    readonly inheritance: boolean;
+    readonly heirHasOtherSubsidisedAccount: boolean;
+    readonly carries: boolean;
+  };
+  /** The channel the new holder would be told on; null when they have no phone or e-mail. */
+  readonly notify: { readonly channel: 'sms' | 'whatsapp' | 'email' } | null;
+}
+
+/**
+ * Before a transfer of one of the utility's accounts to one of its customers: whether it is allowed,
+ * whether the subsidy would carry to the new holder (`subsidy.ts`), and the channel the transfer message
+ * would reach them on (as notify/audience.ts decides). An unknown account or customer is `not_found`.
+ */
+export async function checkTransfer(
+  db: Queryable,
+  utilityId: UtilityId,
+  accountId: AccountId,
+  customerId: CustomerId,
+  reason: TransferReason,
+): Promise<TransferCheck> {
+  const account = await db
+    .selectFrom('accounts')
+    .select(['id', 'customer_id', 'status', 'subsidy_eligible'])
+    .where('id', '=', accountId)
+    .where('utility_id', '=', utilityId)
+    .executeTakeFirst();
+  if (!account) throw new RasidError('not_found', `account ${accountId} is unknown`);
+  const heir = await db
+    .selectFrom('customers')
+    .select(['id', 'phone', 'email'])
+    .where('id', '=', customerId)
+    .where('utility_id', '=', utilityId)
+    .executeTakeFirst();
+  if (!heir) throw new RasidError('not_found', `customerId: customer ${customerId} is unknown`);
+  const refusal =
+    account.status === 'closed'
+      ? ('account_closed' as const)
+      : account.customer_id === heir.id
+        ? ('same_holder' as const)
+        : null;
+  const other = await hasOtherSubsidisedAccount(db, utilityId, heir.id, account.id);
+  const facts = { eligible: account.subsidy_eligible, reason, heirHasOtherSubsidisedAccount: other };
+  // The channel the new holder would hear on, as notify/audience.ts decides for the transfer message.
+  const contact = (
+    await audienceOf(db, { utilityId, template: TRANSFER_TEMPLATE, dedupKey: 'preview', customerId: heir.id })
+  ).find((t) => t.customerId !== null && t.channel !== 'webhook');
+  return {
+    allowed: refusal === null,
+    refusal,
+    subsidy: {
+      eligible: account.subsidy_eligible,
+      inheritance: INHERITANCE_REASONS.has(reason),
+      heirHasOtherSubsidisedAccount: other,
+      carries: subsidyCarries(facts),
+    },
+    notify: contact ? { channel: contact.channel as 'sms' | 'whatsapp' | 'email' } : null,
+  };
 }

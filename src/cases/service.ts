@@ -394,6 +394,16 @@ export class CaseService {
     };
   }
 
+  /** The department whose queue is the staff member's ("my department's cases"); null when none. */
+  async departmentOf(userId: UserId): Promise<DepartmentId | null> {
+    const me = await this.#db
+      .selectFrom('users')
+      .select('department_id')
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    return me?.department_id ?? null;
+  }
+
   async list(filter: CaseFilter): Promise<CaseView[]> {
     const now = this.#now();
     let q = this.#select(this.#db, now).where('c.utility_id', '=', filter.utilityId);

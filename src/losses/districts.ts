@@ -36,6 +36,24 @@ export async function findDistrict(db: Db, utilityId: UtilityId, id: string): Pr
   return d;
 }
 
+/** One meter placed in the district; `not_found` when the utility has no such meter in it. */
+export async function districtMeter(
+  db: Db,
+  utilityId: UtilityId,
+  district: { readonly id: DistrictId; readonly code: string },
+  meterId: MeterId,
+): Promise<{ id: MeterId; serial: string }> {
+  const meter = await db
+    .selectFrom('meters')
+    .select(['id', 'serial'])
+    .where('utility_id', '=', utilityId)
+    .where('district_id', '=', district.id)
+    .where('id', '=', meterId)
+    .executeTakeFirst();
+  if (!meter) throw new RasidError('not_found', `meter ${meterId} is not in district ${district.code}`);
+  return meter;
+}
+
 export async function createDistrict(
   db: Kysely<Database>,
   utilityId: UtilityId,

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { meterTopicRoot } from '../../protocols/mqtt/index.ts';
+import { encodeToken } from '../../protocols/sts/index.ts';
 import { writeAudit } from '../accounts/audit.ts';
 import { type CommandDispatcher, CommandError, type CommandKind } from '../commands/dispatcher.ts';
 import { RasidError } from '../errors.ts';
@@ -302,4 +303,37 @@ export async function pushVendToken(
     createdBy: req.createdBy,
   });
   return sendNow(db, dispatcher, token.meter_id, id);
+}
+
+/** IEC 62055-41 class 1 subclass 0: a 36-bit control field; every bit set asks for every test and display. */
+export const ALL_TESTS_36 = (1n << 36n) - 1n;
+
+/**
+ * A meter test / display token for one of the utility's meters (IEC 62055-41 class 1, every test): not
+ * encrypted, so the same for every meter, but who asked for which meter is audited as `meter.test_token`.
+ * An unknown meter is `not_found`.
+ */
+export async function issueTestToken(
+  db: Queryable,
+  utilityId: UtilityId,
+  meterId: MeterId,
+  actor: string,
+): Promise<{ token: string; control: bigint }> {
+  const meter = await db
+    .selectFrom('meters')
+    .select(['id', 'serial'])
+    .where('id', '=', meterId)
+    .where('utility_id', '=', utilityId)
+    .executeTakeFirst();
+  if (!meter) throw new RasidError('not_found', `meter ${meterId} is unknown`);
+  // IEC 62055-41 class 1 (docs/sts.md §2.9): control ‖ manufacturer code, not encrypted; manufacturer 0.
+  const { token } = encodeToken({ type: 'test-display-1', control: ALL_TESTS_36, manufacturer: 0 });
+  await writeAudit(db, {
+    utilityId,
+    actor,
+    action: 'meter.test_token',
+    subject: `meter:${meter.id}`,
+    details: { serial: meter.serial },
+  });
+  return { token, control: ALL_TESTS_36 };
 }

@@ -7,7 +7,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type AccountView, accountView, openAccount, updateAccount } from '../../accounts/accounts.ts';
+import {
+  type AccountView,
+  accountView,
+  listAccounts,
+  openAccount,
+  updateAccount,
+} from '../../accounts/accounts.ts';
 import { TRANSFER_REASONS } from '../../accounts/subsidy.ts';
 import { transferAccount } from '../../accounts/transfer.ts';
 import { formatMoney } from '../../money.ts';
@@ -164,26 +170,15 @@ export const adminAccountRoutes: FastifyPluginAsync<AdminRoutesOptions> = async 
     },
     async (req) => {
       const p = principalOf(req);
-      let q = db
-        .selectFrom('accounts')
-        .innerJoin('customers', 'customers.id', 'accounts.customer_id')
-        .select([
-          'accounts.id',
-          'accounts.number',
-          'accounts.status',
-          'accounts.customer_id as customerId',
-          'customers.name as customerName',
-          'accounts.premise_id as premiseId',
-          'accounts.subsidy_eligible as subsidyEligible',
-          'accounts.protected',
-        ])
-        .where('accounts.utility_id', '=', p.utilityId);
       const f = req.query;
-      if (f.customerId) q = q.where('accounts.customer_id', '=', f.customerId as CustomerId);
-      if (f.premiseId) q = q.where('accounts.premise_id', '=', f.premiseId as PremiseId);
-      if (f.status) q = q.where('accounts.status', '=', f.status);
-      if (f.number) q = q.where('accounts.number', '=', f.number);
-      const accounts = await q.orderBy('accounts.number').limit(f.limit).offset(f.offset).execute();
+      const accounts = await listAccounts(db, p.utilityId, {
+        customerId: f.customerId as CustomerId | undefined,
+        premiseId: f.premiseId as PremiseId | undefined,
+        status: f.status,
+        number: f.number,
+        limit: f.limit,
+        offset: f.offset,
+      });
       return { accounts };
     },
   );

@@ -273,13 +273,9 @@ export const caseRoutes: FastifyPluginAsync<CaseRoutesOptions> = async (fastify,
               : (q.assignee as UserId);
       let departmentId: DepartmentId | undefined;
       if (q.department === 'mine' && !customer && by.userId !== null) {
-        const me = await opts.db
-          .selectFrom('users')
-          .select('department_id')
-          .where('id', '=', by.userId)
-          .executeTakeFirst();
-        if (!me?.department_id) return { cases: [] };
-        departmentId = me.department_id;
+        const mine = await cases.departmentOf(by.userId);
+        if (!mine) return { cases: [] };
+        departmentId = mine;
       } else if (q.department !== undefined && q.department !== 'mine') {
         departmentId = q.department as DepartmentId;
       }

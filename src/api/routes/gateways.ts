@@ -10,27 +10,34 @@
  * Gateways: `GET /api/v1/gateway/meters` with the gateway's `x-api-key` answers its own meter list, each
  * entry exactly a meter of the gateway configuration file, secrets included, with `Cache-Control:
  * no-store`. `rasid gateway --rasid-url` fetches it at start and then periodically.
+ *
+ * The gateways module (src/gateways) holds the reads and the writes.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { MeterSchema } from '../../../gateway/config.ts';
 import { CREDIT_FIELDS } from '../../../gateway/profiles.ts';
 import { isDeviceId } from '../../../protocols/mqtt/index.ts';
-import { isUniqueViolation } from '../../accounts/accounts.ts';
-import { writeAudit } from '../../accounts/audit.ts';
-import type { KeyStore } from '../../store/keystore.ts';
-import type { Database, GatewayId, MeterId, UtilityId } from '../../store/schema.ts';
 import {
-  actorOf,
-  GATEWAY_KEY_PREFIX,
-  newSecret,
-  type Principal,
-  principalOf,
-  secretDigest,
-} from '../auth.ts';
+  type AssignmentView,
+  type GatewayView,
+  gatewayConfig,
+  gatewayWithAssignments,
+  listGateways,
+} from '../../gateways/queries.ts';
+import {
+  assignMeter,
+  createGateway,
+  disableGateway,
+  rotateGatewayKey,
+  unassignMeter,
+} from '../../gateways/service.ts';
+import type { KeyStore } from '../../store/keystore.ts';
+import type { Database, MeterId } from '../../store/schema.ts';
+import { GATEWAY_KEY_PREFIX, newSecret, principalOf, secretDigest } from '../auth.ts';
 import { AppError } from '../errors.ts';
+import { actorFor } from './admin-shared.ts';
 
 export interface GatewayRoutesOptions {
   readonly db: Kysely<Database>;
@@ -100,111 +107,26 @@ const AssignmentOut = z.object({
   updatedAt: z.string(),
 });
 
-/** The key-store context of a meter's sealed secrets: a box opens on its own row only. */
-const sealContext = (meterId: string) => `gateway_meters:${meterId}`;
-
-type Settings = Record<string, unknown>;
-type SecurityInput = z.infer<typeof SecurityIn>;
-
-/** Splits a meter's security into what the settings keep and what is sealed. */
-function splitSecurity(security: SecurityInput | undefined): {
-  kept: Settings | undefined;
-  secrets: Record<string, string> | null;
-} {
-  if (security === undefined) return { kept: undefined, secrets: null };
-  if (security.mechanism === 'none') return { kept: security, secrets: null };
-  if (security.mechanism === 'lls')
-    return { kept: { mechanism: 'lls' }, secrets: { password: security.password } };
+function gatewayOut(g: GatewayView): z.infer<typeof GatewayOut> {
   return {
-    kept: { mechanism: 'hls-gmac', systemTitle: security.systemTitle },
-    secrets: { authenticationKey: security.authenticationKey, encryptionKey: security.encryptionKey },
+    id: g.id,
+    gatewayId: g.code,
+    name: g.name,
+    active: g.active,
+    brokerUrl: g.brokerUrl,
+    pollIntervalS: g.pollIntervalS,
+    meters: g.meters,
+    createdAt: g.createdAt.toISOString(),
   };
 }
 
-function mechanismOf(settings: Settings): string {
-  const security = settings.security as { mechanism?: unknown } | undefined;
-  return typeof security?.mechanism === 'string' ? security.mechanism : 'none';
-}
-
-/** An assignment as operators see it: the settings, and whether secrets are sealed (never the secrets). */
-function assignmentOut(a: {
-  meter_id: string;
-  serial: string;
-  protocol: string;
-  gateway_id: string;
-  settings: Settings;
-  secret_box: unknown;
-  updated_at: Date;
-}): z.infer<typeof AssignmentOut> {
-  return {
-    meterId: a.meter_id,
-    serial: a.serial,
-    protocol: a.protocol,
-    gatewayId: a.gateway_id,
-    settings: a.settings,
-    security: { mechanism: mechanismOf(a.settings), secretsStored: a.secret_box !== null },
-    updatedAt: a.updated_at.toISOString(),
-  };
+function assignmentOut(a: AssignmentView): z.infer<typeof AssignmentOut> {
+  return { ...a, updatedAt: a.updatedAt.toISOString() };
 }
 
 export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fastify, opts) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { db, keys } = opts;
-
-  async function gatewayOf(utilityId: UtilityId, id: string) {
-    const row = await db
-      .selectFrom('gateways')
-      .selectAll()
-      .where('id', '=', id as GatewayId)
-      .where('utility_id', '=', utilityId)
-      .executeTakeFirst();
-    if (!row) throw new AppError('not_found', `gateway ${id} is unknown`);
-    return row;
-  }
-
-  /** Updates one of the utility's gateways and audits it under `action`. */
-  async function change(
-    p: Principal,
-    id: string,
-    set: { active: boolean; api_key_hash?: string },
-    action: 'gateway.disable' | 'gateway.rotate_key',
-  ) {
-    const before = await gatewayOf(p.utilityId, id);
-    return db.transaction().execute(async (trx) => {
-      const updated = await trx
-        .updateTable('gateways')
-        .set(set)
-        .where('id', '=', before.id)
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      await writeAudit(trx, {
-        utilityId: p.utilityId,
-        actor: actorOf(p),
-        action,
-        subject: `gateway:${before.id}`,
-        details: { gatewayId: before.code },
-      });
-      return updated;
-    });
-  }
-
-  async function out(row: Awaited<ReturnType<typeof gatewayOf>>): Promise<z.infer<typeof GatewayOut>> {
-    const count = await db
-      .selectFrom('gateway_meters')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .where('gateway_id', '=', row.id)
-      .executeTakeFirstOrThrow();
-    return {
-      id: row.id,
-      gatewayId: row.code,
-      name: row.name,
-      active: row.active,
-      brokerUrl: row.broker_url,
-      pollIntervalS: row.poll_interval_s,
-      meters: Number(count.n),
-      createdAt: row.created_at.toISOString(),
-    };
-  }
 
   app.post(
     '/api/v1/gateways',
@@ -229,35 +151,19 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
     async (req, reply) => {
       const p = principalOf(req);
       const apiKey = newSecret(GATEWAY_KEY_PREFIX);
-      let row: Awaited<ReturnType<typeof gatewayOf>>;
-      try {
-        row = await db.transaction().execute(async (trx) => {
-          const created = await trx
-            .insertInto('gateways')
-            .values({
-              utility_id: p.utilityId,
-              code: req.body.gatewayId,
-              name: req.body.name,
-              api_key_hash: secretDigest(apiKey),
-              broker_url: req.body.brokerUrl ?? null,
-              poll_interval_s: req.body.pollIntervalS,
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          await writeAudit(trx, {
-            utilityId: p.utilityId,
-            actor: actorOf(p),
-            action: 'gateway.create',
-            subject: `gateway:${created.id}`,
-            details: { gatewayId: created.code, name: created.name },
-          });
-          return created;
-        });
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
-        throw new AppError('conflict', `gatewayId: gateway ${req.body.gatewayId} already exists`);
-      }
-      return reply.status(201).send({ ...(await out(row)), apiKey });
+      const gateway = await createGateway(
+        db,
+        p.utilityId,
+        {
+          code: req.body.gatewayId,
+          name: req.body.name,
+          brokerUrl: req.body.brokerUrl,
+          pollIntervalS: req.body.pollIntervalS,
+          apiKeyHash: secretDigest(apiKey),
+        },
+        actorFor(p),
+      );
+      return reply.status(201).send({ ...gatewayOut(gateway), apiKey });
     },
   );
 
@@ -273,13 +179,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
     },
     async (req) => {
       const p = principalOf(req);
-      const rows = await db
-        .selectFrom('gateways')
-        .selectAll()
-        .where('utility_id', '=', p.utilityId)
-        .orderBy('code')
-        .execute();
-      return { gateways: await Promise.all(rows.map(out)) };
+      return { gateways: (await listGateways(db, p.utilityId)).map(gatewayOut) };
     },
   );
 
@@ -296,26 +196,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
     },
     async (req) => {
       const p = principalOf(req);
-      const row = await gatewayOf(p.utilityId, req.params.id);
-      const rows = await db
-        .selectFrom('gateway_meters as g')
-        .innerJoin('meters as m', 'm.id', 'g.meter_id')
-        .select([
-          'g.meter_id',
-          'g.gateway_id',
-          'g.settings',
-          'g.secret_box',
-          'g.updated_at',
-          'm.serial',
-          'm.protocol',
-        ])
-        .where('g.gateway_id', '=', row.id)
-        .orderBy('m.serial')
-        .execute();
-      return {
-        ...(await out(row)),
-        assignments: rows.map(assignmentOut),
-      };
+      const g = await gatewayWithAssignments(db, p.utilityId, req.params.id);
+      return { ...gatewayOut(g), assignments: g.assignments.map(assignmentOut) };
     },
   );
 
@@ -331,7 +213,8 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
       },
     },
     async (req) => {
-      return out(await change(principalOf(req), req.params.id, { active: false }, 'gateway.disable'));
+      const p = principalOf(req);
+      return gatewayOut(await disableGateway(db, p.utilityId, req.params.id, actorFor(p)));
     },
   );
 
@@ -347,14 +230,10 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
       },
     },
     async (req) => {
+      const p = principalOf(req);
       const apiKey = newSecret(GATEWAY_KEY_PREFIX);
-      const row = await change(
-        principalOf(req),
-        req.params.id,
-        { api_key_hash: secretDigest(apiKey), active: true },
-        'gateway.rotate_key',
-      );
-      return { ...(await out(row)), apiKey };
+      const row = await rotateGatewayKey(db, p.utilityId, req.params.id, secretDigest(apiKey), actorFor(p));
+      return { ...gatewayOut(row), apiKey };
     },
   );
 
@@ -373,79 +252,10 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
     },
     async (req) => {
       const p = principalOf(req);
-      const gateway = await gatewayOf(p.utilityId, req.params.id);
       const meterId = req.params.meterId as MeterId;
-      const meter = await db
-        .selectFrom('meters')
-        .select(['id', 'serial', 'kind', 'protocol', 'status'])
-        .where('id', '=', meterId)
-        .where('utility_id', '=', p.utilityId)
-        .executeTakeFirst();
-      if (!meter) throw new AppError('not_found', `meter ${meterId} is unknown`);
-      if (meter.protocol === 'mqtt') {
-        throw new AppError('conflict', `meter ${meter.serial} speaks MQTT itself: it needs no gateway`);
-      }
-      const { security, ...rest } = req.body;
-      if (meter.protocol === 'modbus' && (security !== undefined || rest.transport !== undefined)) {
-        throw new AppError('validation_failed', 'security, transport: a Modbus meter has neither');
-      }
-      const split = splitSecurity(security);
-      const settings: Settings = { ...rest, ...(split.kept ? { security: split.kept } : {}) };
-      // What the gateway will get must load as a meter of its configuration: check it here, with the
-      // secrets in (their format was checked by the body schema already).
-      const entry = {
-        id: meter.serial,
-        kind: meter.kind,
-        protocol: meter.protocol,
-        ...rest,
-        ...(security ? { security } : {}),
-      };
-      const checked = MeterSchema.safeParse(entry);
-      if (!checked.success) {
-        const issue = checked.error.issues[0];
-        const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-        throw new AppError('validation_failed', `${where}${issue?.message ?? 'not a gateway meter'}`);
-      }
-      const box = split.secrets
-        ? keys.seal(sealContext(meter.id), Buffer.from(JSON.stringify(split.secrets)))
-        : null;
-      const row = await db.transaction().execute(async (trx) => {
-        const previous = await trx
-          .selectFrom('gateway_meters')
-          .select('gateway_id')
-          .where('meter_id', '=', meter.id)
-          .executeTakeFirst();
-        const saved = await trx
-          .insertInto('gateway_meters')
-          .values({
-            meter_id: meter.id,
-            gateway_id: gateway.id,
-            utility_id: p.utilityId,
-            settings,
-            secret_box: box,
-          })
-          .onConflict((oc) =>
-            oc
-              .column('meter_id')
-              .doUpdateSet({ gateway_id: gateway.id, settings, secret_box: box, updated_at: new Date() }),
-          )
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: actorOf(p),
-          action: 'gateway.assign_meter',
-          subject: `meter:${meter.id}`,
-          details: {
-            gatewayId: gateway.code,
-            serial: meter.serial,
-            mechanism: split.kept ? mechanismOf({ security: split.kept }) : 'none',
-            movedFrom: previous && previous.gateway_id !== gateway.id ? previous.gateway_id : null,
-          },
-        });
-        return saved;
-      });
-      return assignmentOut({ ...row, serial: meter.serial, protocol: meter.protocol });
+      return assignmentOut(
+        await assignMeter(db, keys, p.utilityId, req.params.id, meterId, req.body, actorFor(p)),
+      );
     },
   );
 
@@ -461,29 +271,7 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const gateway = await gatewayOf(p.utilityId, req.params.id);
-      const deleted = await db.transaction().execute(async (trx) => {
-        const gone = await trx
-          .deleteFrom('gateway_meters')
-          .where('meter_id', '=', req.params.meterId as MeterId)
-          .where('gateway_id', '=', gateway.id)
-          .executeTakeFirst();
-        if (gone.numDeletedRows === 0n) return false;
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: actorOf(p),
-          action: 'gateway.unassign_meter',
-          subject: `meter:${req.params.meterId}`,
-          details: { gatewayId: gateway.code },
-        });
-        return true;
-      });
-      if (!deleted) {
-        throw new AppError(
-          'not_found',
-          `meter ${req.params.meterId} is not served by gateway ${gateway.code}`,
-        );
-      }
+      await unassignMeter(db, p.utilityId, req.params.id, req.params.meterId as MeterId, actorFor(p));
       return reply.status(204).send();
     },
   );
@@ -510,38 +298,9 @@ export const gatewayRoutes: FastifyPluginAsync<GatewayRoutesOptions> = async (fa
     async (req, reply) => {
       const g = req.gateway;
       if (!g) throw new AppError('unauthenticated', 'present the gateway API key as x-api-key');
-      const gateway = await db
-        .selectFrom('gateways as g')
-        .innerJoin('utilities as u', 'u.id', 'g.utility_id')
-        .select(['g.id', 'g.code', 'g.broker_url', 'g.poll_interval_s', 'u.code as utility'])
-        .where('g.id', '=', g.gatewayId)
-        .executeTakeFirstOrThrow();
-      const rows = await db
-        .selectFrom('gateway_meters as a')
-        .innerJoin('meters as m', 'm.id', 'a.meter_id')
-        .select(['m.id', 'm.serial', 'm.kind', 'm.protocol', 'a.settings', 'a.secret_box'])
-        .where('a.gateway_id', '=', gateway.id)
-        .where('m.status', '<>', 'decommissioned')
-        .orderBy('m.serial')
-        .execute();
-      const meters = rows.map((row) => {
-        const settings = { ...row.settings };
-        if (row.secret_box) {
-          const secrets = JSON.parse(
-            keys.open(sealContext(row.id), row.secret_box).reveal().toString('utf8'),
-          );
-          settings.security = { ...(settings.security as Settings), ...secrets };
-        }
-        return { id: row.serial, kind: row.kind, protocol: row.protocol, ...settings };
-      });
+      const config = await gatewayConfig(db, keys, g.gatewayId);
       reply.header('cache-control', 'no-store');
-      return {
-        gatewayId: gateway.code,
-        utility: gateway.utility,
-        brokerUrl: gateway.broker_url,
-        polling: { intervalS: gateway.poll_interval_s },
-        meters,
-      };
+      return config;
     },
   );
 };

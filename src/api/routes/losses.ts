@@ -12,6 +12,7 @@ import {
   addSupplyPoint,
   checkLosses,
   createDistrict,
+  districtMeter,
   findDistrict,
   listDistricts,
   placeMeter,
@@ -310,14 +311,7 @@ export const lossRoutes: FastifyPluginAsync<LossRoutesOptions> = async (fastify,
       const p = principalOf(req);
       checkSpan(req.query.from, req.query.to);
       const d = await findDistrict(db, p.utilityId, req.params.districtId);
-      const meter = await db
-        .selectFrom('meters')
-        .select(['id', 'serial'])
-        .where('utility_id', '=', p.utilityId)
-        .where('district_id', '=', d.id)
-        .where('id', '=', req.params.meterId as MeterId)
-        .executeTakeFirst();
-      if (!meter) throw new AppError('not_found', `meter ${req.params.meterId} is not in district ${d.code}`);
+      const meter = await districtMeter(db, p.utilityId, d, req.params.meterId as MeterId);
       const c = await meterComparison(db, p.utilityId, d, meter, req.query.from, req.query.to);
       return {
         meterId: c.meterId,

@@ -6,33 +6,33 @@
  * - the utility's settings (src/utilities/settings.ts): read (staff), change (admin), every change audited;
  * - public holidays and no-disconnect periods: entered as Gregorian dates in the utility's time zone and
  *   shown with the Hijri (Umm al-Qura) date beside them; added and removed with a reason, audited.
+ *
+ * The utilities module (src/utilities) holds the reads and the writes.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { writeAudit } from '../../accounts/audit.ts';
-import { instantOfLocal, localTime } from '../../balance/calendar.ts';
-import { hashSecret } from '../../security/secrets.ts';
+import { localTime } from '../../balance/calendar.ts';
 import type { Database, UtilityId } from '../../store/schema.ts';
+import { NewUtilityInput, StaffPassword, Username } from '../../utilities/create.ts';
+import { listNoDisconnectPeriods, listStaffUsers } from '../../utilities/queries.ts';
 import {
-  createUtility,
-  NewUtilityInput,
-  StaffPassword,
-  Username,
-  UtilityExistsError,
-} from '../../utilities/create.ts';
+  addNoDisconnectPeriod,
+  createStaffUser,
+  createTenant,
+  removeNoDisconnectPeriod,
+} from '../../utilities/service.ts';
 import {
   hijriOf,
   loadUtilitySettings,
   SettingsPatch,
-  settingsChanged,
   type UtilitySettings,
   updateUtilitySettings,
 } from '../../utilities/settings.ts';
 import { principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
-import { actorFor, uniqueOr409 } from './admin-shared.ts';
+import { actorFor } from './admin-shared.ts';
 
 export interface UtilityRoutesOptions {
   readonly db: Kysely<Database>;
@@ -147,29 +147,15 @@ export const utilityRoutes: FastifyPluginAsync<UtilityRoutesOptions> = async (fa
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const me =
-        p.kind === 'user'
-          ? await db
-              .selectFrom('users')
-              .select('platform_admin')
-              .where('id', '=', p.userId)
-              .executeTakeFirst()
-          : undefined;
-      if (!me?.platform_admin)
-        throw new AppError('forbidden', 'only a platform administrator creates utilities');
-      try {
-        const made = await createUtility(db, req.body, { actor: actorFor(p).actor, platformAdmin: false });
-        return reply.status(201).send({
-          id: made.utilityId,
-          code: made.code,
-          currency: made.currency,
-          exponent: made.exponent,
-          admin: req.body.admin,
-        });
-      } catch (err) {
-        if (err instanceof UtilityExistsError) throw new AppError('utility_exists', `code: ${err.message}`);
-        throw err;
-      }
+      const by = actorFor(p);
+      const made = await createTenant(db, by.userId, req.body, by);
+      return reply.status(201).send({
+        id: made.utilityId,
+        code: made.code,
+        currency: made.currency,
+        exponent: made.exponent,
+        admin: req.body.admin,
+      });
     },
   );
 
@@ -185,13 +171,7 @@ export const utilityRoutes: FastifyPluginAsync<UtilityRoutesOptions> = async (fa
     },
     async (req) => {
       const p = principalOf(req);
-      const rows = await db
-        .selectFrom('users')
-        .select(['id', 'username', 'display_name', 'role', 'disabled_at', 'created_at'])
-        .where('utility_id', '=', p.utilityId)
-        .where('role', '!=', 'customer')
-        .orderBy('username')
-        .execute();
+      const rows = await listStaffUsers(db, p.utilityId);
       return {
         users: rows.map((u) => ({
           id: u.id,
@@ -224,30 +204,7 @@ export const utilityRoutes: FastifyPluginAsync<UtilityRoutesOptions> = async (fa
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const hash = await hashSecret(req.body.password);
-      const u = await uniqueOr409(`username: ${req.body.username} exists in this utility`, () =>
-        db.transaction().execute(async (trx) => {
-          const row = await trx
-            .insertInto('users')
-            .values({
-              utility_id: p.utilityId,
-              username: req.body.username,
-              display_name: req.body.displayName ?? null,
-              password_hash: hash,
-              role: req.body.role,
-            })
-            .returning(['id', 'username', 'display_name', 'role', 'disabled_at', 'created_at'])
-            .executeTakeFirstOrThrow();
-          await writeAudit(trx, {
-            utilityId: p.utilityId,
-            actor: actorFor(p).actor,
-            action: 'user.create',
-            subject: `user:${row.id}`,
-            details: { username: row.username, role: row.role },
-          });
-          return row;
-        }),
-      );
+      const u = await createStaffUser(db, p.utilityId, req.body, actorFor(p));
       return reply.status(201).send({
         id: u.id,
         username: u.username,
@@ -305,15 +262,10 @@ export const utilityRoutes: FastifyPluginAsync<UtilityRoutesOptions> = async (fa
     async (req) => {
       const p = principalOf(req);
       const s = await settingsOrThrow(p.utilityId);
-      let q = db
-        .selectFrom('no_disconnect_periods')
-        .select(['id', 'kind', 'starts_at', 'ends_at', 'reason'])
-        .where('utility_id', '=', p.utilityId);
-      if (req.query.from) {
-        const [y, m, d] = req.query.from.split('-').map(Number) as [number, number, number];
-        q = q.where('ends_at', '>', instantOfLocal(y, m, d, 0, s.timezone));
-      }
-      const rows = await q.orderBy('starts_at').execute();
+      const rows = await listNoDisconnectPeriods(db, p.utilityId, {
+        timezone: s.timezone,
+        from: req.query.from,
+      });
       return {
         periods: rows.map((r) => {
           const from = dayOf(r.starts_at, s.timezone);
@@ -356,40 +308,12 @@ export const utilityRoutes: FastifyPluginAsync<UtilityRoutesOptions> = async (fa
     async (req, reply) => {
       const p = principalOf(req);
       const s = await settingsOrThrow(p.utilityId);
-      const [y1, m1, d1] = req.body.from.split('-').map(Number) as [number, number, number];
-      const [y2, m2, d2] = req.body.to.split('-').map(Number) as [number, number, number];
-      const startsAt = instantOfLocal(y1, m1, d1, 0, s.timezone);
-      const after = new Date(Date.UTC(y2, m2 - 1, d2 + 1));
-      const endsAt = instantOfLocal(
-        after.getUTCFullYear(),
-        after.getUTCMonth() + 1,
-        after.getUTCDate(),
-        0,
-        s.timezone,
+      const row = await addNoDisconnectPeriod(
+        db,
+        p.utilityId,
+        { ...req.body, timezone: s.timezone },
+        actorFor(p),
       );
-      const row = await db.transaction().execute(async (trx) => {
-        const r = await trx
-          .insertInto('no_disconnect_periods')
-          .values({
-            utility_id: p.utilityId,
-            kind: req.body.kind,
-            starts_at: startsAt,
-            ends_at: endsAt,
-            reason: req.body.reason,
-            created_by: p.kind === 'user' ? p.userId : null,
-          })
-          .returning(['id', 'kind', 'starts_at', 'ends_at', 'reason'])
-          .executeTakeFirstOrThrow();
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: actorFor(p).actor,
-          action: 'utility.no_disconnect_period.add',
-          subject: `utility:${p.utilityId}`,
-          details: { id: String(r.id), kind: r.kind, from: req.body.from, to: req.body.to, reason: r.reason },
-        });
-        return r;
-      });
-      settingsChanged(p.utilityId);
       return reply.status(201).send({
         id: String(row.id),
         kind: row.kind,
@@ -417,32 +341,7 @@ export const utilityRoutes: FastifyPluginAsync<UtilityRoutesOptions> = async (fa
     },
     async (req, reply) => {
       const p = principalOf(req);
-      const removed = await db.transaction().execute(async (trx) => {
-        const r = await trx
-          .deleteFrom('no_disconnect_periods')
-          .where('id', '=', BigInt(req.params.id))
-          .where('utility_id', '=', p.utilityId)
-          .returning(['id', 'kind', 'starts_at', 'ends_at', 'reason'])
-          .executeTakeFirst();
-        if (!r) return null;
-        await writeAudit(trx, {
-          utilityId: p.utilityId,
-          actor: actorFor(p).actor,
-          action: 'utility.no_disconnect_period.remove',
-          subject: `utility:${p.utilityId}`,
-          details: {
-            id: String(r.id),
-            kind: r.kind,
-            startsAt: r.starts_at.toISOString(),
-            endsAt: r.ends_at.toISOString(),
-            was: r.reason,
-            reason: req.body.reason,
-          },
-        });
-        return r;
-      });
-      if (!removed) throw new AppError('not_found', `period ${req.params.id} is unknown`);
-      settingsChanged(p.utilityId);
+      await removeNoDisconnectPeriod(db, p.utilityId, req.params.id, req.body.reason, actorFor(p));
       return reply.status(204).send();
     },
   );
