@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { SingleBar } from 'cli-progress';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { consumptionByDay } from '../src/api/routes/reports.ts';
+import { consumptionByDay } from '../src/reports/queries.ts';
 import { createDatabase, type Store } from '../src/store/db.ts';
 import { migrateToLatest } from '../src/store/migrate.ts';
 import type { UtilityId } from '../src/store/schema.ts';

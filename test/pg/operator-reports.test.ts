@@ -2,7 +2,7 @@
 // the utility's local day, and consumption per UTC day carries the register across days and gaps.
 import { sql } from 'kysely';
 import { expect } from 'vitest';
-import { consumptionByDay, revenueByDay } from '../../src/api/routes/reports.ts';
+import { consumptionByDay, revenueByDay } from '../../src/reports/queries.ts';
 import { dbTestFor } from '../support/db.ts';
 import { vendingWorld } from '../support/vending-fixture.ts';
 

@@ -3,7 +3,7 @@
 // policy had run, November's report lost every day it had never materialised, and late rows never arrived.
 import { sql } from 'kysely';
 import { expect } from 'vitest';
-import { consumptionByDay } from '../../src/api/routes/reports.ts';
+import { consumptionByDay } from '../../src/reports/queries.ts';
 import type { Store } from '../../src/store/db.ts';
 import { runOverdueTimescaleJobs, timescaleJobs } from '../../src/store/timescale-jobs.ts';
 import { dbTestFor, seedBasics } from '../support/db.ts';

@@ -13,14 +13,6 @@ import type { Database, UtilityId } from '../../store/schema.ts';
 import { principalOf } from '../auth.ts';
 import { AppError } from '../errors.ts';
 
-/** The report reads live in src/reports; the tests of the SQL import them from here too. */
-export {
-  type ConsumptionDay,
-  consumptionByDay,
-  type RevenueDay,
-  revenueByDay,
-} from '../../reports/queries.ts';
-
 export interface ReportRoutesOptions {
   readonly db: Kysely<Database>;
 }
