@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- fleet [--meters 2000] [--interval 60] [--seconds 60] [--history-days 0]
- *   [--central 100] [--start-rate 1000] [--pg URL]`
+ *   [--central 100] [--start-rate 1000] [--pg URL] [--cpu-prof DIR]`
  *
  * A simulated fleet against `bin/rasid start`, each in its own process, as in the field: the demo utility
  * is seeded with N meters and --history-days of hourly readings, --central of them switched to central
@@ -17,7 +17,8 @@
  *    machine's PostgreSQL processes with --pg);
  * C. Rasid restarted, a new fleet process: the cold reconnect, every meter again, with its connect errors.
  *
- * CPU and memory come from /proc, sampled every second. The machine may be shared: figures are noisy.
+ * With --cpu-prof DIR each Rasid server process writes a V8 CPU profile (`.cpuprofile`, for Chrome's DevTools)
+ * into DIR when it stops. CPU and memory come from /proc, sampled every second. The machine may be shared: figures are noisy.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -191,6 +192,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   const central = Math.min(meters, Number(arg(argv, 'central', String(Math.min(100, meters)))));
   const startRate = Number(arg(argv, 'start-rate', '1000'));
   const pgUrl = argv.includes('--pg') ? arg(argv, 'pg', '') : '';
+  const profileDir = arg(argv, 'cpu-prof', '');
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const dir = await mkdtemp(join(tmpdir(), 'rasid-bench-fleet-'));
   const masterKey = randomBytes(32).toString('hex');
@@ -295,7 +297,8 @@ export async function run(argv: readonly string[]): Promise<void> {
     const mqttPort = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const startServer = async () => {
-      const server = spawn(process.execPath, [BIN, 'start'], {
+      const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      const server = spawn(process.execPath, [...profile, BIN, 'start'], {
         env: {
           ...process.env,
           ...env,

@@ -68,10 +68,25 @@ export function registerStep(previous: bigint, next: bigint, modulus?: bigint): 
   return { kind: 'reset', units: next };
 }
 
-/** "YYYY-MM" of an instant in a zone. */
+/** The local month last asked for in each zone: its key and its bounds as [start, end) in ms. */
+const lastMonthOf = new Map<string, { readonly key: string; readonly start: number; readonly end: number }>();
+
+/**
+ * "YYYY-MM" of an instant in a zone. The engine asks this of every reading it folds, nearly always for the
+ * month it asked before, so the zone's last month is kept with its bounds and the zone's clock (Intl, tens of
+ * microseconds a call) is read only when an instant falls outside them.
+ */
 export function monthKeyOf(at: Date, timeZone: string): string {
+  const t = at.getTime();
+  const last = lastMonthOf.get(timeZone);
+  if (last !== undefined && t >= last.start && t < last.end) return last.key;
   const l = localTime(at, timeZone);
-  return `${l.year}-${String(l.month).padStart(2, '0')}`;
+  const key = `${l.year}-${String(l.month).padStart(2, '0')}`;
+  const start = instantOfLocal(l.year, l.month, 1, 0, timeZone).getTime();
+  const end = nextMonthStart(at, timeZone).getTime();
+  // A month's first instant is its midnight, or where a gap at midnight ends: either way `at` is inside.
+  if (start <= t && t < end) lastMonthOf.set(timeZone, { key, start, end });
+  return key;
 }
 
 /** The start of the local month after the one containing `at`. */

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { instantOfLocal, localTime } from '../../src/balance/calendar.ts';
 import {
   type ConsumptionTariff,
   consumptionCharge,
   daysOfCreditLeft,
+  monthKeyOf,
   monthToDateCost,
   registerStep,
   splitByMonth,
@@ -131,5 +133,45 @@ describe('recent use and days left', () => {
     { credit: 1000n, spend: 0, days: null },
   ])('credit $credit at $spend a day → $days days', ({ credit, spend, days }) => {
     expect(daysOfCreditLeft(credit, spend)).toBe(days);
+  });
+});
+
+describe('monthKeyOf keeps the last month of each zone', () => {
+  const direct = (at: Date, timeZone: string) => {
+    const l = localTime(at, timeZone);
+    return `${l.year}-${String(l.month).padStart(2, '0')}`;
+  };
+  // Zones with DST changes, one of them at local midnight (Santiago), one at midnight on some Sundays
+  // (Beirut), and the Gulf's fixed offsets.
+  const zones = ['Asia/Muscat', 'Asia/Beirut', 'America/Santiago', 'Europe/London', 'Asia/Kuwait'];
+
+  it('answers as the zone clock does every 3 hours for 13 months, in order and shuffled', () => {
+    const from = Date.UTC(2023, 0, 1);
+    const instants: number[] = [];
+    for (let t = from; t < from + 396 * 86_400_000; t += 3 * 3_600_000) instants.push(t);
+    let seed = 7;
+    const shuffled = instants
+      .filter((_, i) => i % 4 === 0)
+      .sort(() => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed / 2 ** 31 - 0.5;
+      });
+    for (const tz of zones) {
+      for (const t of [...instants, ...shuffled]) {
+        const at = new Date(t);
+        const got = monthKeyOf(at, tz);
+        if (got !== direct(at, tz))
+          expect({ tz, at: at.toISOString(), got }).toEqual({ want: direct(at, tz) });
+      }
+    }
+  });
+
+  it('the instant before a local month starts and the instant it starts fall in different months', () => {
+    for (const tz of zones) {
+      const start = instantOfLocal(2024, 3, 1, 0, tz);
+      expect(monthKeyOf(start, tz)).toBe('2024-03');
+      expect(monthKeyOf(new Date(start.getTime() - 1), tz)).toBe('2024-02');
+      expect(monthKeyOf(start, tz)).toBe('2024-03');
+    }
   });
 });
