@@ -21,9 +21,11 @@
  * - A disconnect supersedes a reconnect still waiting for the same meter, and the other way round, so a
  *   meter that comes back after a top-up does not get the stale disconnect.
  */
+
 import { type Kysely, sql } from 'kysely';
 import { type Ack, type Command, CommandSchema } from '../../protocols/mqtt/index.ts';
 import type { Log } from '../log.ts';
+import { dueBefore } from '../store/due.ts';
 import type { Queryable } from '../store/ledger.ts';
 import type { CommandId, CommandState, Database, MeterId, UtilityId } from '../store/schema.ts';
 import type { CommandTarget, CommandTransport } from './transport.ts';
@@ -392,7 +394,7 @@ export class CommandDispatcher {
         'u.code as utility_code',
       ])
       .where('c.state', 'in', PENDING)
-      .where('c.next_attempt_at', '<=', now)
+      .where('c.next_attempt_at', '<', dueBefore(now))
       .where('c.expires_at', '>', now)
       .orderBy('c.created_at')
       .orderBy('c.id')

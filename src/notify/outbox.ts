@@ -9,8 +9,10 @@
  *
  * `dedup_key` makes enqueueing idempotent: a second row with the same key is not written.
  */
+
 import type { Kysely } from 'kysely';
 import type { Log } from '../log.ts';
+import { dueBefore } from '../store/due.ts';
 import type { Queryable } from '../store/ledger.ts';
 import type { CustomerId, Database, Language, OutboxChannel, UtilityId } from '../store/schema.ts';
 import { type Channel, DeliveryError } from './channels.ts';
@@ -164,7 +166,7 @@ export class OutboxWorker {
       .selectFrom('notifications_outbox')
       .selectAll()
       .where('state', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
+      .where('next_attempt_at', '<', dueBefore(now))
       .where('channel', 'in', channels)
       .orderBy('next_attempt_at')
       .orderBy('id')

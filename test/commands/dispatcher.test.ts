@@ -1,6 +1,7 @@
 /**
  * The command dispatcher's state machine on a real PGlite database, through the in-memory transport.
  */
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import {
   backoffDelay,
@@ -112,6 +113,18 @@ describe('the command state machine', () => {
       'command.resent',
       'command.acknowledged',
     ]);
+  });
+
+  dbTest('a command due within the clock’s current millisecond goes on this pass', async ({ store }) => {
+    const w = await makeWorld(store);
+    w.at('2026-03-03T08:00:00Z');
+    const id = await disconnect(w);
+    // As `default now()` gives it when the dispatcher's clock, in whole milliseconds, reads 08:00:00.000.
+    await sql`update commands set next_attempt_at = '2026-03-03T08:00:00.000400Z' where id = ${id}`.execute(
+      w.db,
+    );
+    expect((await w.dispatcher.dispatchDue()).sent).toBe(1);
+    expect(await row(w, id)).toMatchObject({ state: 'sent', attempts: 1 });
   });
 
   dbTest('an offline meter gets nothing until it comes back online', async ({ store }) => {

@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import {
   type Channel,
@@ -271,6 +272,34 @@ describe('the notifications outbox', () => {
         { state: 'sent', attempts: 1 },
         { state: 'sent', attempts: 1 },
       ]);
+    },
+  );
+
+  dbTest(
+    'a message due within the clock’s current millisecond goes on this pass (the database keeps microseconds)',
+    async ({ store }) => {
+      const seed = await seedBasics(store.db);
+      await enqueueNotification(store.db, {
+        utilityId: seed.utilityId,
+        channel: 'sms',
+        recipient: '+962790000002',
+        template: 'low_credit',
+        language: 'en',
+        payload: LOW_CREDIT,
+        dedupKey: 'k:same-ms',
+      });
+      // As `default now()` gives it when the worker's clock, in whole milliseconds, reads 08:00:00.000.
+      await sql`update notifications_outbox set next_attempt_at = '2026-03-03T08:00:00.000400Z'`.execute(
+        store.db,
+      );
+      const sms = new MemorySmsProvider();
+      const email = new EmailChannel({ host: '127.0.0.1', port: smtp.port, from: 'no-reply@rasid.test' });
+      try {
+        expect(await worker(store.db, sms, email).runOnce()).toEqual({ sent: 1, retried: 0, failed: 0 });
+      } finally {
+        email.close();
+      }
+      expect(sms.sent.map((m) => m.to)).toEqual(['+962790000002']);
     },
   );
 
