@@ -120,7 +120,8 @@ export interface BalanceEngineOptions {
   /** Recent use is measured over this window (default 7 days). */
   readonly usageWindowMs?: number;
   /**
-   * Meters per transaction (default 8): short transactions, so the ingest's commits never wait long
+   * Meters per transaction (default 32; a batch reads its readings, relay commands and state in one
+   * statement each): short transactions, so the ingest's commits never wait long
    * behind the engine on a single-connection store.
    */
   readonly batchSize?: number;
@@ -291,8 +292,75 @@ interface StateRow {
   memo: Record<string, unknown> | null;
 }
 
+/** The columns of `balance_state` an evaluation writes (all but the keys). */
+const STATE_COLUMNS = [
+  'read_ts',
+  'register',
+  'month',
+  'month_to_date',
+  'month_cost_scaled',
+  'month_cost_per',
+  'relay',
+  'credit_minor_reported',
+  'credit_wh_reported',
+  'usage',
+  'ledger_id',
+  'balance_minor',
+  'memo',
+  'credit_minor',
+  'days_left',
+  'low_credit',
+  'supply',
+  'decision',
+  'evaluated_at',
+  'due_at',
+] as const;
+
 /** What changed for a meter since it was last evaluated: the earliest moment it changed (for latency). */
 type Dirty = Map<MeterId, number>;
+
+/** A reading as an evaluation takes it in. */
+interface ReadingRow {
+  ts: Date;
+  energy_wh: bigint | string | number | null;
+  volume_l: bigint | string | number | null;
+  credit_minor: bigint | string | number | null;
+  credit_wh: bigint | string | number | null;
+  relay: boolean | null;
+}
+
+/** The last relay command of a meter. */
+interface RelayRow {
+  kind: string;
+  state: string;
+  result: { supersededBy?: unknown } | null;
+}
+
+/** A no-disconnect period as the calendar takes it. */
+interface PeriodRow {
+  kind: FriendlyCalendar['periods'][number]['kind'];
+  starts_at: Date;
+  ends_at: Date;
+  reason: string;
+}
+
+/**
+ * What one pass reads once and every evaluation of the pass shares: the tariffs in force and each
+ * utility's no-disconnect periods, both at the pass's `now`. A change to either during the pass is seen by
+ * the next one (the utility's fingerprint changes and its meters are evaluated again).
+ */
+interface PassCache {
+  readonly tariffs: Map<string, PricedTariff | null>;
+  readonly periods: Map<UtilityId, readonly PeriodRow[]>;
+}
+
+/** What a batch reads for all its meters at once, and the state rows it writes at its end. */
+interface BatchInputs {
+  readonly readings: ReadonlyMap<MeterId, readonly ReadingRow[]>;
+  readonly lastRelay: ReadonlyMap<MeterId, RelayRow>;
+  readonly pass: PassCache;
+  readonly writes: Record<string, unknown>[];
+}
 
 /** The query of the meters, accounts, customers and utilities an evaluation needs. */
 function meterQuery(db: Queryable) {
@@ -380,7 +448,7 @@ export class BalanceEngine {
     this.#modulus = options.registerModulus ?? {};
     this.#gapMs = options.gapMs ?? 6 * 3_600_000;
     this.#usageWindowMs = options.usageWindowMs ?? 7 * DAY_MS;
-    this.#batchSize = options.batchSize ?? 8;
+    this.#batchSize = options.batchSize ?? 32;
     this.#tickLimit = options.tickLimit ?? 2000;
     this.#maxReadings = options.maxReadingsPerMeter ?? 5000;
     this.#webhookUrl = options.webhookUrl ?? (() => null);
@@ -617,13 +685,14 @@ export class BalanceEngine {
   ): Promise<RunReport> {
     const results: MeterResult[] = [];
     const counters = { commands: 0, notifications: 0 };
+    const pass: PassCache = { tariffs: new Map(), periods: new Map() };
     for (let i = 0; i < ids.length; i += this.#batchSize) {
       const chunk = ids.slice(i, i + this.#batchSize);
       try {
         const local = { commands: 0, notifications: 0 };
         const done = await this.#db
           .transaction()
-          .execute((trx) => this.#runBatch(trx, chunk, now, how, local));
+          .execute((trx) => this.#runBatch(trx, chunk, now, how, local, pass));
         results.push(...done);
         counters.commands += local.commands;
         counters.notifications += local.notifications;
@@ -634,7 +703,7 @@ export class BalanceEngine {
           try {
             const done = await this.#db
               .transaction()
-              .execute((trx) => this.#runBatch(trx, [meterId], now, how, local));
+              .execute((trx) => this.#runBatch(trx, [meterId], now, how, local, pass));
             results.push(...done);
             counters.commands += local.commands;
             counters.notifications += local.notifications;
@@ -661,10 +730,12 @@ export class BalanceEngine {
     now: Date,
     how: { full: boolean; since: Dirty },
     counters: { commands: number; notifications: number },
+    pass: PassCache,
   ): Promise<MeterResult[]> {
     // Lock the batch's meters: two engines never charge or decide for the same meter at once.
     await trx.selectFrom('meters').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
     const meters = (await meterQuery(trx).where('m.id', 'in', ids).orderBy('m.id').execute()) as MeterRow[];
+    if (meters.length === 0) return [];
     const states = await trx
       .selectFrom('balance_state')
       .select([
@@ -686,12 +757,91 @@ export class BalanceEngine {
       .where('meter_id', 'in', ids)
       .execute();
     const byMeter = new Map(states.map((s) => [s.meter_id, s as unknown as StateRow]));
+    const priors: (StateRow & { fresh?: true })[] = [];
+    for (const meter of meters)
+      priors.push(byMeter.get(meter.meter_id) ?? (await this.#legacyState(trx, meter)));
+    const inputs: BatchInputs = {
+      readings: await this.#readingsAfter(trx, meters, priors, now),
+      lastRelay: await this.#lastRelays(trx, meters),
+      pass,
+      writes: [],
+    };
     const results: MeterResult[] = [];
-    for (const meter of meters) {
-      const state = byMeter.get(meter.meter_id) ?? (await this.#legacyState(trx, meter));
-      results.push(await this.#evaluate(trx, meter, state, now, how, counters));
+    for (const [i, meter] of meters.entries()) {
+      results.push(await this.#evaluate(trx, meter, priors[i]!, now, how, counters, inputs));
     }
+    await this.#writeStates(trx, inputs.writes);
     return results;
+  }
+
+  /**
+   * The readings of each meter after its cursor, up to `now`, oldest first, at most `maxReadingsPerMeter`
+   * each: one statement for the batch, each meter's rows by the `(meter_id, ts)` index.
+   */
+  async #readingsAfter(
+    trx: Transaction<Database>,
+    meters: readonly MeterRow[],
+    priors: readonly StateRow[],
+    now: Date,
+  ): Promise<Map<MeterId, ReadingRow[]>> {
+    const cursors = meters.map(
+      (m, i) =>
+        sql`(${m.meter_id}::uuid, ${priors[i]!.read_ts ?? new Date(0)}::timestamptz, ${priors[i]!.read_ts === null}::boolean)`,
+    );
+    const { rows } = await sql<ReadingRow & { meter_id: MeterId }>`
+      select c.meter_id, r.ts, r.energy_wh, r.volume_l, r.credit_minor, r.credit_wh, r.relay
+      from (values ${sql.join(cursors)}) as c(meter_id, after, whole)
+      cross join lateral (
+        select x.ts, x.energy_wh, x.volume_l, x.credit_minor, x.credit_wh, x.relay
+        from readings x
+        where x.meter_id = c.meter_id and (c.whole or x.ts > c.after) and x.ts <= ${now}
+        order by x.ts
+        limit ${this.#maxReadings}
+      ) r
+      order by c.meter_id, r.ts`.execute(trx);
+    const out = new Map<MeterId, ReadingRow[]>();
+    for (const row of rows) {
+      const list = out.get(row.meter_id);
+      if (list === undefined) out.set(row.meter_id, [row]);
+      else list.push(row);
+    }
+    return out;
+  }
+
+  /** The last disconnect or reconnect command of each meter of the batch. */
+  async #lastRelays(
+    trx: Transaction<Database>,
+    meters: readonly MeterRow[],
+  ): Promise<Map<MeterId, RelayRow>> {
+    const rows = await trx
+      .selectFrom('commands')
+      .distinctOn('meter_id')
+      .select(['meter_id', 'kind', 'state', 'result'])
+      .where(
+        'meter_id',
+        'in',
+        meters.map((m) => m.meter_id),
+      )
+      .where('kind', 'in', ['disconnect', 'reconnect'])
+      .orderBy('meter_id')
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return new Map(rows.map((r) => [r.meter_id, r as unknown as RelayRow]));
+  }
+
+  /** The batch's state rows, written in one statement at its end. */
+  async #writeStates(trx: Transaction<Database>, writes: readonly Record<string, unknown>[]): Promise<void> {
+    if (writes.length === 0) return;
+    await trx
+      .insertInto('balance_state')
+      .values(writes as never)
+      .onConflict((oc) =>
+        oc
+          .column('meter_id')
+          .doUpdateSet(Object.fromEntries(STATE_COLUMNS.map((c) => [c, sql.ref(`excluded.${c}`)])) as never),
+      )
+      .execute();
   }
 
   /**
@@ -742,7 +892,10 @@ export class BalanceEngine {
   }
 
   /** The tariff in force for the meter's account: the one rule of src/tariffs (migration 0018). */
-  async #tariff(db: Queryable, meter: MeterRow, at: Date): Promise<PricedTariff | null> {
+  async #tariff(db: Queryable, meter: MeterRow, at: Date, pass: PassCache): Promise<PricedTariff | null> {
+    const key = `${meter.utility_id}|${meter.kind}|${meter.tariff_code ?? ''}|${meter.subsidy_eligible}`;
+    const cached = pass.tariffs.get(key);
+    if (cached !== undefined) return cached;
     const row = await tariffInForce(db as Transaction<Database>, {
       utilityId: meter.utility_id,
       kind: meter.kind,
@@ -750,20 +903,27 @@ export class BalanceEngine {
       eligible: meter.subsidy_eligible,
       at,
     });
-    return row === undefined
-      ? null
-      : pricedTariff({ pricePerUnits: row.price_per_units, blocks: row.blocks, tou: row.tou });
+    const priced =
+      row === undefined
+        ? null
+        : pricedTariff({ pricePerUnits: row.price_per_units, blocks: row.blocks, tou: row.tou });
+    pass.tariffs.set(key, priced);
+    return priced;
   }
 
-  async #calendar(db: Queryable, meter: MeterRow, now: Date): Promise<FriendlyCalendar> {
-    const periods = await db
-      .selectFrom('no_disconnect_periods')
-      .select(['kind', 'starts_at', 'ends_at', 'reason'])
-      .where('utility_id', '=', meter.utility_id)
-      .where('ends_at', '>', now)
-      .where('starts_at', '<', new Date(now.getTime() + 60 * DAY_MS))
-      .orderBy('starts_at')
-      .execute();
+  async #calendar(db: Queryable, meter: MeterRow, now: Date, pass: PassCache): Promise<FriendlyCalendar> {
+    let periods = pass.periods.get(meter.utility_id);
+    if (periods === undefined) {
+      periods = (await db
+        .selectFrom('no_disconnect_periods')
+        .select(['kind', 'starts_at', 'ends_at', 'reason'])
+        .where('utility_id', '=', meter.utility_id)
+        .where('ends_at', '>', now)
+        .where('starts_at', '<', new Date(now.getTime() + 60 * DAY_MS))
+        .orderBy('starts_at')
+        .execute()) as PeriodRow[];
+      pass.periods.set(meter.utility_id, periods);
+    }
     return {
       timeZone: meter.timezone,
       weekendDays: meter.weekend_days,
@@ -785,6 +945,7 @@ export class BalanceEngine {
     now: Date,
     how: { full: boolean; since: Dirty },
     counters: { commands: number; notifications: number },
+    inputs: BatchInputs,
   ): Promise<MeterResult> {
     const subject = `meter:${meter.meter_id}`;
     const tz = meter.timezone;
@@ -796,16 +957,9 @@ export class BalanceEngine {
     };
     const column = registerOf(meter.kind);
 
-    // 1. The readings after the cursor: registers, relay, reported credit, use per day, the charge.
-    let q = trx
-      .selectFrom('readings')
-      .select(['ts', 'energy_wh', 'volume_l', 'credit_minor', 'credit_wh', 'relay'])
-      .where('meter_id', '=', meter.meter_id)
-      .where('ts', '<=', now)
-      .orderBy('ts')
-      .limit(this.#maxReadings);
-    if (prior.read_ts !== null) q = q.where('ts', '>', prior.read_ts);
-    const rows = await q.execute();
+    // 1. The readings after the cursor (read for the whole batch): registers, relay, reported credit, use
+    // per day, the charge.
+    const rows = inputs.readings.get(meter.meter_id) ?? [];
     const behind = rows.length === this.#maxReadings;
 
     let readTs = prior.read_ts;
@@ -826,7 +980,7 @@ export class BalanceEngine {
     let creditWhReported = prior.credit_wh_reported === null ? null : BigInt(prior.credit_wh_reported);
     const usage: UsageDay[] = prior.usage.map((d) => [...d] as UsageDay);
     const central = meter.mode === 'central';
-    const tariffNow = await this.#tariff(trx, meter, now);
+    const tariffNow = await this.#tariff(trx, meter, now, inputs.pass);
     let units = 0n;
     let amount = 0n;
     let steps = 0;
@@ -1044,7 +1198,7 @@ export class BalanceEngine {
       dueAt: Date | null;
       policy: PolicyState;
     }) => {
-      const values = {
+      const values: Record<(typeof STATE_COLUMNS)[number], unknown> = {
         read_ts: readTs,
         register,
         month,
@@ -1066,11 +1220,7 @@ export class BalanceEngine {
         evaluated_at: now,
         due_at: behind ? now : extra.dueAt,
       };
-      await trx
-        .insertInto('balance_state')
-        .values({ meter_id: meter.meter_id, utility_id: meter.utility_id, ...values })
-        .onConflict((oc) => oc.column('meter_id').doUpdateSet(values))
-        .execute();
+      inputs.writes.push({ meter_id: meter.meter_id, utility_id: meter.utility_id, ...values });
     };
 
     // Not decided while readings are still to be taken in (the state would be of the past), nor without credit.
@@ -1080,15 +1230,7 @@ export class BalanceEngine {
     }
 
     // A relay command that failed or expired did not happen: the state goes back to what the meter has.
-    const lastRelay = await trx
-      .selectFrom('commands')
-      .select(['kind', 'state', 'result'])
-      .where('meter_id', '=', meter.meter_id)
-      .where('kind', 'in', ['disconnect', 'reconnect'])
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const lastRelay = inputs.lastRelay.get(meter.meter_id);
     if (
       lastRelay !== undefined &&
       (lastRelay.state === 'failed' || lastRelay.state === 'expired') &&
@@ -1100,7 +1242,7 @@ export class BalanceEngine {
 
     // 3. The policy.
     const thresholds = this.#thresholdsFor(meter, utility);
-    const calendar = await this.#calendar(trx, meter, now);
+    const calendar = await this.#calendar(trx, meter, now, inputs.pass);
     const input = {
       now,
       mode: meter.mode,
