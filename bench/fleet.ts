@@ -1,6 +1,8 @@
 /**
  * `npm run bench -- fleet [--meters 2000] [--interval 60] [--seconds 60] [--history-days 0]
  *   [--central 100] [--start-rate 1000] [--pg URL] [--cpu-prof DIR]`
+ * `npm run bench -- fleet --gateways G --pg URL ...`: a registered fleet reporting through data
+ *   concentrators (bench/fleet-gateways.ts).
  *
  * A simulated fleet against `bin/rasid start`, each in its own process, as in the field: the demo utility
  * is seeded with N meters and --history-days of hourly readings, --central of them switched to central
@@ -185,6 +187,17 @@ function quantile(text: string, name: string, labels: string, q: string): number
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
+  if (argv.includes('--gateways')) {
+    const { runGateways } = await import('./fleet-gateways.ts');
+    return runGateways(argv, {
+      arg: (name, def) => arg(argv, name, def),
+      usage,
+      postgresUsage,
+      metric,
+      quantile,
+      stop,
+    });
+  }
   const meters = Number(arg(argv, 'meters', '2000'));
   const intervalS = Number(arg(argv, 'interval', '60'));
   const seconds = Number(arg(argv, 'seconds', '60'));

@@ -404,6 +404,14 @@ export async function startMetersOnline(opts: MetersOnlineOptions): Promise<Mete
       });
       const engineRef = engine;
       balance = engine;
+      new Gauge({
+        name: 'rasid_balance_pending_meters',
+        help: 'Meters whose inputs changed and that wait for the balance engine (its backlog)',
+        registers: [registry],
+        collect() {
+          this.set(engineRef.pending);
+        },
+      });
       dispatcher.onFinal((command) => engineRef.commandSettled(command.meterId));
       // The engine reads thresholds without I/O: load every utility's settings first, then keep them fresh.
       await settingsCache.prime();
