@@ -24,6 +24,7 @@ import { mayPublish, maySetWill, maySubscribe } from './acl.ts';
 import { type CredentialStore, type Principal, toPrincipal } from './credentials.ts';
 import { createGuardedEmitter, DEFAULT_MAX_SYNC_DEPTH } from './emitter.ts';
 import { guardConnection, type PacketLimits } from './packet-guard.ts';
+import { retainedByTopicPersistence } from './retained.ts';
 
 /** What one connection may send before and after it is known, and how soon it must say who it is. */
 export interface ConnectionLimits extends PacketLimits {
@@ -206,6 +207,8 @@ export async function createBroker(opts: BrokerOptions): Promise<RasidBroker> {
   const aedes = new Aedes({
     ...(opts.id === undefined ? {} : { id: opts.id }),
     mq,
+    // Retained messages found by topic: a fleet's SUBSCRIBEs after a restart are not N² (src/broker/retained.ts).
+    persistence: retainedByTopicPersistence(),
     concurrency: opts.concurrency ?? 100,
     connectTimeout: limits.connectTimeoutMs,
 
