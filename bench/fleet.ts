@@ -375,6 +375,9 @@ export async function run(argv: readonly string[]): Promise<void> {
       metricsText,
     );
     const stored = await metric(url, 'rasid_ingest_readings_total');
+    // What holds the memory: the JavaScript heap, and memory outside it (PGlite's WebAssembly memory, buffers).
+    const heapMb = (await metric(url, 'nodejs_heap_size_used_bytes')) / 2 ** 20;
+    const externalMb = (await metric(url, 'nodejs_external_memory_bytes')) / 2 ** 20;
     const ackedAll = fleet.field('acked');
     const idle = await (async () => {
       // Idle: the fleet stopped, the server alone.
@@ -436,6 +439,9 @@ export async function run(argv: readonly string[]): Promise<void> {
       );
     out(
       `| server RSS (MB, end / peak) | ${f(u1.server?.rssMb ?? null, 0)} / ${f(peak.server, 0)} | bare aedes peak | ${f(barePeak, 0)} | |`,
+    );
+    out(
+      `| server memory at the end of the window: JS heap used / outside the heap (MB) | ${f(heapMb, 0)} / ${f(externalMb, 0)} | | | |`,
     );
     out(`| server CPU idle, none reporting (cores) | ${f(idle, 3)} | | | |`);
     out(
