@@ -261,7 +261,20 @@ interface When {
   date(iso: string): string;
 }
 
+/** The formats of each language, zone and digits, made once: an Intl formatter is costly to make. */
+const whens = new Map<string, When>();
+
 function whenIn(language: Language, timeZone: string, digits: 'latin' | 'arabic'): When {
+  const key = `${language}|${timeZone}|${digits}`;
+  let when = whens.get(key);
+  if (when === undefined) {
+    when = makeWhen(language, timeZone, digits);
+    whens.set(key, when);
+  }
+  return when;
+}
+
+function makeWhen(language: Language, timeZone: string, digits: 'latin' | 'arabic'): When {
   const locale = language === 'ar' ? `ar-u-nu-${digits === 'arabic' ? 'arab' : 'latn'}` : 'en-GB';
   const day = { day: 'numeric', month: 'long', year: 'numeric', timeZone } as const;
   const withTime = new Intl.DateTimeFormat(locale, {
