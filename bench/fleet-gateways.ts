@@ -36,7 +36,6 @@ import { secretDigest } from '../src/security/secrets.ts';
 import type { MeterId } from '../src/store/schema.ts';
 import { freePort } from '../test/support/process.ts';
 
-const BIN = new URL('../bin/rasid', import.meta.url).pathname;
 const LOAD = new URL('./gateway-load.mjs', import.meta.url).pathname;
 const PREFIX = 'GWM-';
 const DIGITS = 7;
@@ -51,6 +50,7 @@ export interface GatewayBenchTools {
   metric(url: string, name: string): Promise<number>;
   quantile(text: string, name: string, labels: string, q: string): number | null;
   stop(child: ChildProcess): Promise<void>;
+  startRasid(opts: { env: Record<string, string>; port: number; mqttPort: number }): Promise<ChildProcess>;
 }
 
 /** The gateway-load process and its latest report. */
@@ -346,27 +346,8 @@ export async function runGateways(argv: readonly string[], t: GatewayBenchTools)
     const mqttPort = await freePort();
     const httpUrl = `http://127.0.0.1:${port}`;
     const startedAt = performance.now();
-    const server = spawn(process.execPath, [BIN, 'start'], {
-      env: {
-        ...process.env,
-        ...env,
-        PORT: String(port),
-        MQTT_PORT: String(mqttPort),
-        NODE_ENV: 'development',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const server = await t.startRasid({ env, port, mqttPort });
     children.push(server);
-    for (let i = 0; ; i++) {
-      if (i > 6000) throw new Error('rasid start did not become ready');
-      if (server.exitCode !== null) throw new Error(`rasid start exited with code ${server.exitCode}`);
-      const ok = await fetch(`${httpUrl}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
     const readyS = (performance.now() - startedAt) / 1000;
     const runStart = new Date();
     const load = startLoad(loadSettings(`mqtt://127.0.0.1:${mqttPort}`));

@@ -97,6 +97,46 @@ async function postgresUsage(): Promise<{ cpuS: number; rssMb: number }> {
   return { cpuS, rssMb };
 }
 
+/**
+ * `bin/rasid start` in its own process with `env`, its HTTP on `port` and its broker on `mqttPort`, once it
+ * answers /readyz (ten minutes at most: a cold start migrates and loads a large fleet's store on what may be
+ * a busy machine). With `profileDir` it writes a V8 CPU profile there when it stops.
+ */
+export async function startRasid(opts: {
+  env: Record<string, string>;
+  port: number;
+  mqttPort: number;
+  profileDir?: string;
+}): Promise<ChildProcess> {
+  const profile = opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.profileDir}`] : [];
+  const server = spawn(process.execPath, [...profile, BIN, 'start'], {
+    env: {
+      ...process.env,
+      ...opts.env,
+      PORT: String(opts.port),
+      MQTT_PORT: String(opts.mqttPort),
+      NODE_ENV: 'development',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; ; i++) {
+    if (i > 6000 || server.exitCode !== null) {
+      server.kill('SIGKILL');
+      throw new Error(
+        server.exitCode !== null
+          ? `rasid start exited with code ${server.exitCode}`
+          : 'rasid start did not become ready',
+      );
+    }
+    const ok = await fetch(`http://127.0.0.1:${opts.port}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return server;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** A `bin/rasid sim fleet` process and its latest summary line. */
 interface Fleet {
   readonly child: ChildProcess;
@@ -206,6 +246,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       metric,
       quantile,
       stop,
+      startRasid,
     });
   }
   const meters = Number(arg(argv, 'meters', '2000'));
@@ -320,29 +361,8 @@ export async function run(argv: readonly string[]): Promise<void> {
     const mqttPort = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const startServer = async () => {
-      const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-      const server = spawn(process.execPath, [...profile, BIN, 'start'], {
-        env: {
-          ...process.env,
-          ...env,
-          PORT: String(port),
-          MQTT_PORT: String(mqttPort),
-          NODE_ENV: 'development',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
+      const server = await startRasid({ env, port, mqttPort, ...(profileDir ? { profileDir } : {}) });
       children.push(server);
-      for (let i = 0; ; i++) {
-        // Ten minutes: a cold start migrates and loads a large fleet's store on what may be a busy machine.
-        if (i > 6000) throw new Error('rasid start did not become ready');
-        if (server.exitCode !== null) throw new Error(`rasid start exited with code ${server.exitCode}`);
-        const ok = await fetch(`${url}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
       return server;
     };
     let server = await startServer();

@@ -292,8 +292,8 @@ interface StateRow {
   memo: Record<string, unknown> | null;
 }
 
-/** The columns of `balance_state` an evaluation writes (all but the keys). */
-const STATE_COLUMNS = [
+/** The columns of `balance_state` an evaluation reads back: its cursors and memo. */
+const CURSOR_COLUMNS = [
   'read_ts',
   'register',
   'month',
@@ -307,6 +307,11 @@ const STATE_COLUMNS = [
   'ledger_id',
   'balance_minor',
   'memo',
+] as const;
+
+/** The columns of `balance_state` an evaluation writes (all but the keys): the cursors and what it found. */
+const STATE_COLUMNS = [
+  ...CURSOR_COLUMNS,
   'credit_minor',
   'days_left',
   'low_credit',
@@ -738,22 +743,7 @@ export class BalanceEngine {
     if (meters.length === 0) return [];
     const states = await trx
       .selectFrom('balance_state')
-      .select([
-        'meter_id',
-        'read_ts',
-        'register',
-        'month',
-        'month_to_date',
-        'month_cost_scaled',
-        'month_cost_per',
-        'relay',
-        'credit_minor_reported',
-        'credit_wh_reported',
-        'usage',
-        'ledger_id',
-        'balance_minor',
-        'memo',
-      ])
+      .select(['meter_id', ...CURSOR_COLUMNS])
       .where('meter_id', 'in', ids)
       .execute();
     const byMeter = new Map(states.map((s) => [s.meter_id, s as unknown as StateRow]));
