@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- fleet [--meters 2000] [--interval 60] [--seconds 60] [--history-days 0]
  *   [--central 100] [--start-rate 1000] [--pg URL] [--cpu-prof DIR]`
- * `npm run bench -- fleet --gateways G --pg URL ...`: a registered fleet reporting through data
- *   concentrators (bench/fleet-gateways.ts).
+ * `npm run bench -- fleet --gateways G --pg URL [--meters 1000000] [--interval 900] [--seconds 120]
+ *   [--warmup 30] [--central 300] [--keep]`: a registered fleet in a new PostgreSQL database, reporting
+ *   through G data-concentrator connections (bench/_fleet-gateways.ts).
  *
  * A simulated fleet against `bin/rasid start`, each in its own process, as in the field: the demo utility
  * is seeded with N meters and --history-days of hourly readings, --central of them switched to central
@@ -238,7 +239,7 @@ function quantile(text: string, name: string, labels: string, q: string): number
 
 export async function run(argv: readonly string[]): Promise<void> {
   if (argv.includes('--gateways')) {
-    const { runGateways } = await import('./fleet-gateways.ts');
+    const { runGateways } = await import('./_fleet-gateways.ts');
     return runGateways(argv, {
       arg: (name, def) => arg(argv, name, def),
       usage,
