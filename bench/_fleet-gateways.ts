@@ -51,6 +51,8 @@ export interface GatewayBenchTools {
   quantile(text: string, name: string, labels: string, q: string): number | null;
   stop(child: ChildProcess): Promise<void>;
   startRasid(opts: { env: Record<string, string>; port: number; mqttPort: number }): Promise<ChildProcess>;
+  startBareAedes(port: number): Promise<ChildProcess>;
+  coresBetween(a: { cpuS: number } | null, b: { cpuS: number } | null, s: number): number;
 }
 
 /** The gateway-load process and its latest report. */
@@ -308,20 +310,12 @@ export async function runGateways(argv: readonly string[], t: GatewayBenchTools)
         `(COPY of customers, premises, accounts, meters, gateway_meters and readings ${copyS.toFixed(1)} s)`,
     );
 
-    const cpu = (a: { cpuS: number } | null, b: { cpuS: number } | null, s: number) =>
-      a && b ? (b.cpuS - a.cpuS) / s : Number.NaN;
+    const cpu = t.coresBetween;
 
     // A. Bare aedes under the same load.
     const barePort = await freePort();
-    const bare = spawn(
-      process.execPath,
-      [new URL('./aedes-bare.mjs', import.meta.url).pathname, String(barePort)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const bare = await t.startBareAedes(barePort);
     children.push(bare);
-    await new Promise<void>((resolve) => bare.stdout?.once('data', () => resolve()));
     const bareLoad = startLoad(loadSettings(`mqtt://127.0.0.1:${barePort}`));
     children.push(bareLoad.child);
     await bareLoad.ready;

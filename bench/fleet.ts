@@ -138,6 +138,23 @@ export async function startRasid(opts: {
   }
 }
 
+/** Bare aedes (bench/aedes-bare.mjs, no hooks) in its own process on `port`, once it listens. */
+export async function startBareAedes(port: number): Promise<ChildProcess> {
+  const bare = spawn(
+    process.execPath,
+    [new URL('./aedes-bare.mjs', import.meta.url).pathname, String(port)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve) => bare.stdout?.once('data', () => resolve()));
+  return bare;
+}
+
+/** Cores used between two samples of one process `s` seconds apart. */
+export const coresBetween = (a: { cpuS: number } | null, b: { cpuS: number } | null, s: number) =>
+  a && b ? (b.cpuS - a.cpuS) / s : Number.NaN;
+
 /** A `bin/rasid sim fleet` process and its latest summary line. */
 interface Fleet {
   readonly child: ChildProcess;
@@ -248,6 +265,8 @@ export async function run(argv: readonly string[]): Promise<void> {
       quantile,
       stop,
       startRasid,
+      startBareAedes,
+      coresBetween,
     });
   }
   const meters = Number(arg(argv, 'meters', '2000'));
@@ -324,20 +343,12 @@ export async function run(argv: readonly string[]): Promise<void> {
     await core.close();
     out(`seeded ${meters} meters in ${((performance.now() - seedStart) / 1000).toFixed(1)} s`);
 
-    const cpu = (a: { cpuS: number } | null, b: { cpuS: number } | null, s: number) =>
-      a && b ? (b.cpuS - a.cpuS) / s : Number.NaN;
+    const cpu = coresBetween;
 
     // A. Bare aedes, the same fleet.
     const barePort = await freePort();
-    const bare = spawn(
-      process.execPath,
-      [new URL('./aedes-bare.mjs', import.meta.url).pathname, String(barePort)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const bare = await startBareAedes(barePort);
     children.push(bare);
-    await new Promise<void>((resolve) => bare.stdout?.once('data', () => resolve()));
     const bareFleet = startFleet({ meters, broker: `mqtt://127.0.0.1:${barePort}`, intervalS, startRate });
     children.push(bareFleet.child);
     const bareConnectS = await allConnected(bareFleet, meters, 900, async () => {});
